@@ -1,0 +1,53 @@
+// What the prediction engine reads, as interfaces: the analyzer wires them to the build context on disk and to
+// the daemon; tests wire them to fakes. The engine never imports fs or dockerode.
+
+import type { EntryKind, SourceMatch, TarModeVariant } from '../context/types';
+import type { BuildCacheRecord, HistoryEntry, ImageInspect, LayerFileEntry } from '../docker/types';
+
+export interface ContextView {
+  /** Resolves COPY/ADD source arguments (already expanded) like Docker. */
+  resolve(sources: readonly string[]): SourceMatch[];
+  /** Exact layer bytes of copying these matches (docker-build-cache.md §4). */
+  layerBytes(matches: readonly SourceMatch[]): number;
+  /** sha256 of a context file's content (cached by path/size/mtime/inode). */
+  contentHash(rel: string): Promise<string>;
+  /** The classic builder's `file:`/`dir:`/`multi:` hash of these matches for one client variant. */
+  classicHash(matches: readonly SourceMatch[], variant: TarModeVariant): Promise<string>;
+}
+
+/** A file as it lands in the image: what BuildKit's content key covers (mtime excluded). */
+export interface LandedFile {
+  /** Image path without leading '/'. */
+  readonly path: string;
+  readonly kind: EntryKind;
+  readonly perm: number;
+  readonly size: number;
+  readonly sha256: string;
+  readonly linkTarget: string;
+  /** Context path it comes from. */
+  readonly from: string;
+  readonly mtimeMs: number;
+}
+
+export interface ImageWithHistory {
+  readonly image: ImageInspect;
+  /** Oldest first. */
+  readonly history: readonly HistoryEntry[];
+}
+
+export interface DaemonEvidence {
+  readonly reachable: boolean;
+  readonly error: string | null;
+  /** An image by reference or ID; null when absent locally. */
+  imageByRef(ref: string): Promise<ImageInspect | null>;
+  /** Images whose parent is this ID ('' → images without parent): the classic builder's cache candidates. */
+  children(parentId: string): Promise<ImageInspect[]>;
+  /** Every local image (dangling included) with its history: where BuildKit builds leave their trace. */
+  imagesWithHistory(): Promise<ImageWithHistory[]>;
+  /** Files of one layer of a local image; null when it cannot be read. */
+  layerFiles(imageId: string, diffId: string): Promise<readonly LayerFileEntry[] | null>;
+  /** BuildKit cache records, null when unavailable. */
+  buildCache(): Promise<readonly BuildCacheRecord[] | null>;
+  /** Every local image with its classic probe config, for "was this step ever built elsewhere" questions. */
+  allInspected(): Promise<ImageInspect[]>;
+}

@@ -1,0 +1,91 @@
+// Where the files of a COPY/ADD land in the image, and how that compares with a layer already built:
+// the content-based comparison BuildKit's cache key amounts to (mode, size, type, link target, content; no mtime).
+
+import type { SourceMatch } from '../context/types';
+import type { LayerFileEntry } from '../docker/types';
+import type { CopySpec } from './evaluate';
+import type { ContextView, LandedFile } from './inputs';
+import type { ChangedFiles } from './report';
+
+function joinImagePath(dir: string, rel: string): string {
+  const base = dir.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (rel === '') return base;
+  return base === '' ? rel : `${base}/${rel}`;
+}
+
+function basename(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? rel : rel.slice(i + 1);
+}
+
+/** Files (and symlinks) a COPY lands, with image paths; directories are left out (they carry no bytes). */
+export async function landedFiles(ctx: ContextView, copy: CopySpec, matches: readonly SourceMatch[]): Promise<LandedFile[]> {
+  const roots = matches.flatMap((m) => m.roots);
+  const destIsDir = copy.dest.endsWith('/') || copy.dest === '.' || roots.length > 1 || roots.some((r) => r.kind === 'dir');
+  const out: LandedFile[] = [];
+  for (const root of roots) {
+    for (const sel of root.entries) {
+      const e = sel.entry;
+      if (e.kind === 'dir' || e.kind === 'other') continue;
+      let path: string;
+      if (root.kind === 'dir') path = joinImagePath(copy.destAbs, sel.under);
+      else path = destIsDir ? joinImagePath(copy.destAbs, basename(root.rel)) : joinImagePath(copy.destAbs, '');
+      const sha256 = e.kind === 'file' ? await ctx.contentHash(e.rel) : '';
+      out.push({
+        path,
+        kind: e.kind,
+        perm: e.mode & 0o7777,
+        size: e.kind === 'symlink' ? 0 : e.size,
+        sha256,
+        linkTarget: e.linkTarget ?? '',
+        from: e.rel,
+        mtimeMs: e.mtimeMs,
+      });
+    }
+  }
+  out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return out;
+}
+
+/**
+ * Compares what a COPY would land now with the files of the layer it made last time.
+ * Returns null when identical; otherwise the context paths that differ.
+ */
+export function compareWithLayer(
+  landed: readonly LandedFile[],
+  layer: readonly LayerFileEntry[],
+  expectUidGid: number | null,
+): ChangedFiles | null {
+  const inLayer = new Map<string, LayerFileEntry>();
+  for (const f of layer) {
+    if (f.whiteout !== 'none' || f.type === 'dir') continue;
+    inLayer.set(f.path.replace(/^\.?\/+/, '').replace(/\/+$/, ''), f);
+  }
+  const added: string[] = [];
+  const changed: string[] = [];
+  const chmodded: string[] = [];
+  const seen = new Set<string>();
+  for (const l of landed) {
+    const old = inLayer.get(l.path);
+    seen.add(l.path);
+    if (!old) {
+      added.push(l.from);
+      continue;
+    }
+    const kindNow = l.kind === 'symlink' ? 'symlink' : 'file';
+    const oldKind = old.type === 'hardlink' ? 'file' : old.type;
+    if (oldKind !== kindNow) {
+      changed.push(l.from);
+      continue;
+    }
+    if (kindNow === 'symlink' ? old.linkname !== l.linkTarget : old.size !== l.size || (old.sha256 !== '' && old.sha256 !== l.sha256)) {
+      changed.push(l.from);
+      continue;
+    }
+    const uidChanged = expectUidGid !== null && (old.uid !== expectUidGid || old.gid !== expectUidGid);
+    if (kindNow === 'file' && ((old.mode & 0o7777) !== l.perm || uidChanged)) chmodded.push(l.from);
+  }
+  const removed = [...inLayer.keys()].filter((p) => !seen.has(p)).map((p) => `/${p}`);
+  if (added.length + changed.length + chmodded.length + removed.length === 0) return null;
+  return { added, changed, removed, chmodded };
+}

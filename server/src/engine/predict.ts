@@ -1,0 +1,779 @@
+// Cache-status and size prediction for every instruction, for both builders.
+//
+// Classic builder: exact. A step hits when a child image of the current parent has a ContainerConfig that
+// passes moby's compare() against the probe config we rebuild (evaluate.ts); the COPY key is the tarsum of the
+// context as the client sends it, in the mode-field variant that matches existing history.
+//
+// BuildKit: from evidence. Local images (dangling included) carry the history of the target stage; we line up
+// their layer steps with ours, compare RUN text (with its build args) and the env/user before it, and compare
+// COPY sources with the files of the layer they made (content, mode, size; no mtime — as BuildKit keys them).
+// Build-cache records (/system/df) must still exist for a hit: an image alone is not a cache.
+// Stages with no image (builder stages) are matched against cache records alone.
+
+import type { SourceMatch, TarModeVariant } from '../context/types';
+import type { BuildCacheRecord, ContainerConfigView, HistoryEntry, ImageInspect } from '../docker/types';
+import { createsLayer, stagesNeeded, type DockerfileModel } from './dockerfileModel';
+import {
+  evaluateStages,
+  HASH_PLACEHOLDER,
+  normaliseHistory,
+  type EvaluatedStage,
+  type EvaluatedStep,
+  type ProbeConfig,
+} from './evaluate';
+import type { ContextView, DaemonEvidence, ImageWithHistory, LandedFile } from './inputs';
+import { compareWithLayer, landedFiles } from './landed';
+import {
+  capList,
+  describePaths,
+  type Builder,
+  type CacheStatus,
+  type ChangedFiles,
+  type StepReport,
+  type StepSize,
+} from './report';
+
+export interface PredictInput {
+  readonly model: DockerfileModel;
+  readonly builder: Builder;
+  readonly target: string | null;
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly context: ContextView;
+  readonly daemon: DaemonEvidence;
+}
+
+export type PredictResult = { readonly steps: StepReport[]; readonly totalBytes: number | null } | { readonly error: string };
+
+const LAYER_STEP = new Set(['RUN', 'COPY', 'ADD', 'WORKDIR']);
+const NONE_SIZE: StepSize = { bytes: 0, exact: true, source: 'none' };
+const UNKNOWN_SIZE: StepSize = { bytes: null, exact: false, source: 'none' };
+const MODE_VARIANTS: readonly TarModeVariant[] = ['perm', 'full', 'windows'];
+
+interface Outcome {
+  cache: CacheStatus;
+  reason: string;
+  size: StepSize;
+  changedFiles?: ChangedFiles;
+  history?: StepReport['history'];
+  largestFiles?: StepReport['largestFiles'];
+}
+
+/** Per-stage summary other stages depend on (`FROM stage`, `COPY --from=stage`). */
+interface StageOutcome {
+  /** Every step hits: its output is what the last build made. */
+  readonly allHit: boolean;
+  /** The first step that does not hit, for reasons. */
+  readonly firstMissLine: number | null;
+  /** Classic: the image ID the stage ends at when all hit. */
+  readonly imageId: string | null;
+}
+
+export async function predict(input: PredictInput): Promise<PredictResult> {
+  const { model, daemon } = input;
+  const baseConfigs = new Map<string, ContainerConfigView | null>();
+  const baseImages = new Map<string, ImageInspect | null>();
+  // Base configs first: the classic probe config starts from them.
+  const provisional = evaluateStages({ model, buildArgs: input.buildArgs, baseConfig: () => null });
+  for (const stage of provisional) {
+    const { ref, stage: fromStage } = stage.steps[0]!.from!;
+    if (fromStage !== null || ref.toLowerCase() === 'scratch') continue;
+    if (!baseImages.has(ref)) {
+      const img = daemon.reachable ? await daemon.imageByRef(ref) : null;
+      baseImages.set(ref, img);
+      baseConfigs.set(ref, img?.config ?? null);
+    }
+  }
+  const stages = evaluateStages({ model, buildArgs: input.buildArgs, baseConfig: (ref) => baseConfigs.get(ref) ?? null });
+  const needed = stagesNeeded(model, input.target, (s) => stages[s.index]!.steps[0]!.from!.ref);
+  if ('error' in needed) return { error: needed.error };
+
+  const outcomes = new Map<number, StageOutcome>();
+  const reports: StepReport[] = [];
+  // Global ARGs before the first FROM: metadata, never a layer.
+  for (const inst of model.globalArgs) {
+    reports.push(report(inst, 'global', { cache: 'hit', reason: 'global build argument: no layer', size: NONE_SIZE }, false));
+  }
+  for (const stage of stages) {
+    const stageLabel = stage.name ?? String(stage.index);
+    if (!needed.needed.has(stage.index)) {
+      for (const step of stage.steps) {
+        const why = `stage ${stageLabel} is not needed for target ${input.target ?? 'the last stage'}: skipped`;
+        reports.push(report(step.inst, stageLabel, { cache: 'unknown', reason: why, size: UNKNOWN_SIZE }, true));
+      }
+      continue;
+    }
+    const results = !daemon.reachable
+      ? await offline(input, stage)
+      : input.builder === 'classic'
+        ? await predictClassicStage(input, stage, baseImages, outcomes)
+        : await predictBuildkitStage(input, stage, baseImages, outcomes, stage.index === needed.targetIndex);
+    results.forEach((o, i) => reports.push(report(stage.steps[i]!.inst, stageLabel, o, false)));
+    outcomes.set(stage.index, summarise(stage, results, outcomes.get(stage.index)?.imageId ?? null));
+  }
+  reports.sort((a, b) => a.line - b.line);
+  const target = stages[needed.targetIndex]!;
+  const targetLabel = target.name ?? String(target.index);
+  let total: number | null = 0;
+  for (const r of reports) {
+    if (r.stage !== targetLabel || r.skipped) continue;
+    if (r.size.bytes === null) total = null;
+    else if (total !== null) total += r.size.bytes;
+  }
+  return { steps: reports, totalBytes: total };
+}
+
+function summarise(stage: EvaluatedStage, results: Outcome[], imageId: string | null): StageOutcome {
+  const i = results.findIndex((r) => r.cache !== 'hit');
+  return { allHit: i < 0, firstMissLine: i < 0 ? null : stage.steps[i]!.inst.line, imageId: i < 0 ? imageId : null };
+}
+
+function report(inst: EvaluatedStep['inst'], stage: string, o: Outcome, skipped: boolean): StepReport {
+  return {
+    line: inst.line,
+    endLine: inst.endLine,
+    stage,
+    instruction: inst.keyword,
+    text: inst.text,
+    createsLayer: createsLayer(inst.keyword),
+    cache: o.cache,
+    reason: o.reason,
+    size: o.size,
+    skipped,
+    ...(o.changedFiles ? { changedFiles: o.changedFiles } : {}),
+    ...(o.history ? { history: o.history } : {}),
+    ...(o.largestFiles ? { largestFiles: o.largestFiles } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sizes and sources shared by both builders.
+
+interface CopySources {
+  matches: SourceMatch[];
+  bytes: number;
+  missing: string[];
+}
+
+function copySources(ctx: ContextView, step: EvaluatedStep): CopySources | null {
+  if (!step.copy || step.copy.fromStage !== null || step.copy.fromImage !== null) return null;
+  if (step.copy.sources.some((s) => /^https?:\/\//.test(s))) return null;
+  const matches = ctx.resolve(step.copy.sources);
+  return {
+    matches,
+    bytes: ctx.layerBytes(matches),
+    missing: matches.filter((m) => m.roots.length === 0).map((m) => m.pattern),
+  };
+}
+
+function largest(matches: readonly SourceMatch[]): { path: string; bytes: number }[] {
+  const files = matches.flatMap((m) => m.roots.flatMap((r) => r.entries.filter((e) => e.entry.kind === 'file')));
+  return files
+    .map((f) => ({ path: f.entry.rel, bytes: f.entry.size }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 5);
+}
+
+function contextSize(src: CopySources): StepSize {
+  return { bytes: src.bytes, exact: true, source: 'context' };
+}
+
+async function offline(input: PredictInput, stage: EvaluatedStage): Promise<Outcome[]> {
+  const why = `Docker daemon unreachable: ${input.daemon.error ?? 'unknown error'}`;
+  return stage.steps.map((step) => {
+    const src = copySources(input.context, step);
+    if (src) return { cache: 'unknown', reason: why, size: contextSize(src), largestFiles: largest(src.matches) };
+    if (LAYER_STEP.has(step.inst.keyword) || step.inst.keyword === 'FROM') return { cache: 'unknown', reason: why, size: UNKNOWN_SIZE };
+    return { cache: 'unknown', reason: why, size: NONE_SIZE };
+  });
+}
+
+function fromOutcome(step: EvaluatedStep, baseImages: Map<string, ImageInspect | null>, outcomes: Map<number, StageOutcome>): Outcome {
+  const from = step.from!;
+  if (from.stage !== null) {
+    const dep = outcomes.get(from.stage);
+    if (dep?.allHit) return { cache: 'hit', reason: `builds on stage ${from.ref}, which is cached`, size: NONE_SIZE };
+    return {
+      cache: 'miss',
+      reason: `builds on stage ${from.ref}, which rebuilds from line ${dep?.firstMissLine ?? '?'}`,
+      size: NONE_SIZE,
+    };
+  }
+  if (from.ref.toLowerCase() === 'scratch') return { cache: 'hit', reason: 'empty base (scratch)', size: NONE_SIZE };
+  const img = baseImages.get(from.ref) ?? null;
+  if (!img) {
+    return {
+      cache: 'miss',
+      reason: `base image ${from.ref} is not present locally: it will be pulled`,
+      size: UNKNOWN_SIZE,
+    };
+  }
+  return { cache: 'hit', reason: `base image ${from.ref} is local (${shortId(img.id)})`, size: { bytes: img.size, exact: true, source: 'history' } };
+}
+
+function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Classic builder.
+
+/** moby image/cache/compare.go, on the fields we model. */
+export function classicCompare(probe: ProbeConfig, child: ContainerConfigView): boolean {
+  if (child.openStdin || child.attachStdout || child.attachStderr || child.tty) return false;
+  if (probe.user !== child.user) return false;
+  const cmd = child.cmd ?? [];
+  const env = child.env ?? [];
+  const labels = child.labels ?? {};
+  const ep = child.entrypoint ?? [];
+  const pep = probe.entrypoint ?? [];
+  if (cmd.length !== probe.cmd.length || env.length !== probe.env.length || ep.length !== pep.length) return false;
+  if (Object.keys(labels).length !== Object.keys(probe.labels).length) return false;
+  if (child.exposedPorts.length !== probe.exposedPorts.length || child.volumes.length !== probe.volumes.length) return false;
+  for (let i = 0; i < cmd.length; i++) if (cmd[i] !== probe.cmd[i]) return false;
+  for (let i = 0; i < env.length; i++) if (env[i] !== probe.env[i]) return false;
+  for (let i = 0; i < ep.length; i++) if (ep[i] !== pep[i]) return false;
+  for (const [k, v] of Object.entries(probe.labels)) if (labels[k] !== v) return false;
+  for (const p of probe.exposedPorts) if (!child.exposedPorts.includes(p)) return false;
+  for (const v of probe.volumes) if (!child.volumes.includes(v)) return false;
+  return true;
+}
+
+function newestFirst(a: ImageInspect, b: ImageInspect): number {
+  return Date.parse(b.created) - Date.parse(a.created);
+}
+
+async function predictClassicStage(
+  input: PredictInput,
+  stage: EvaluatedStage,
+  baseImages: Map<string, ImageInspect | null>,
+  outcomes: Map<number, StageOutcome>,
+): Promise<Outcome[]> {
+  const { daemon, context } = input;
+  const out: Outcome[] = [];
+  const fromStep = stage.steps[0]!;
+  const fromResult = fromOutcome(fromStep, baseImages, outcomes);
+  out.push(fromResult);
+  let parent: ImageInspect | null = null;
+  let parentId: string | null;
+  if (fromStep.from!.stage !== null) {
+    parentId = outcomes.get(fromStep.from!.stage)?.imageId ?? null;
+    if (parentId) parent = await daemon.imageByRef(parentId);
+  } else if (fromStep.from!.ref.toLowerCase() === 'scratch') {
+    parentId = '';
+  } else {
+    parent = baseImages.get(fromStep.from!.ref) ?? null;
+    parentId = parent?.id ?? null;
+  }
+  let broken: string | null =
+    parentId === null
+      ? fromStep.from!.stage !== null
+        ? `builds on stage ${fromStep.from!.ref}, which rebuilds`
+        : `base image ${fromStep.from!.ref} is not local`
+      : null;
+  let unknownFrom: string | null = null;
+
+  for (const step of stage.steps.slice(1)) {
+    const src = copySources(context, step);
+    const baseSize: StepSize = src ? contextSize(src) : LAYER_STEP.has(step.inst.keyword) ? UNKNOWN_SIZE : NONE_SIZE;
+    const extras = src ? { largestFiles: largest(src.matches) } : {};
+    if (unknownFrom) {
+      out.push({ cache: 'unknown', reason: unknownFrom, size: await previousSize(daemon, step, baseSize), ...extras });
+      continue;
+    }
+    if (broken) {
+      out.push({ cache: 'miss', reason: broken, size: await previousSize(daemon, step, baseSize), ...extras });
+      continue;
+    }
+    if (!step.classic) {
+      unknownFrom = `cannot predict: ${step.classicUnmodelled ?? 'unsupported instruction'}`;
+      out.push({ cache: 'unknown', reason: unknownFrom, size: baseSize, ...extras });
+      continue;
+    }
+    if (src && src.missing.length > 0) {
+      broken = `after line ${step.inst.line}, whose source is missing`;
+      out.push({ cache: 'miss', reason: `source not found in the build context: ${describePaths(src.missing)} (the build will fail)`, size: baseSize, ...extras });
+      continue;
+    }
+    const children = (await daemon.children(parentId!)).sort(newestFirst);
+    let match: ImageInspect | null = null;
+    let probes: ProbeConfig[] = [step.classic];
+    if (step.copy && src) {
+      probes = [];
+      for (const v of MODE_VARIANTS) {
+        const hash = await context.classicHash(src.matches, v);
+        probes.push(withHash(step.classic, hash));
+      }
+    } else if (step.copy && step.copy.fromStage !== null) {
+      const dep = outcomes.get(step.copy.fromStage);
+      if (!dep?.allHit) {
+        unknownFrom = `depends on the output of stage ${step.copy.fromStage}, which rebuilds: a rebuilt stage that produces identical files still hits`;
+        out.push({ cache: 'unknown', reason: unknownFrom, size: await previousSize(daemon, step, baseSize) });
+        continue;
+      }
+      match = children.find((c) => c.containerConfig && copyFromMatches(step.classic!, c.containerConfig)) ?? null;
+      probes = [];
+    } else if (step.copy) {
+      unknownFrom = `cannot predict: ${step.inst.keyword} from a URL or an image`;
+      out.push({ cache: 'unknown', reason: unknownFrom, size: baseSize });
+      continue;
+    }
+    for (const probe of probes) {
+      match = children.find((c) => c.containerConfig !== null && classicCompare(probe, c.containerConfig)) ?? null;
+      if (match) break;
+    }
+    if (match) {
+      const bytes = Math.max(0, match.size - (parent?.size ?? 0));
+      out.push({
+        cache: 'hit',
+        reason: `cached: image ${shortId(match.id)} from the last build matches`,
+        size: src ? contextSize(src) : { bytes, exact: true, source: 'history' },
+        history: { imageId: match.id, createdBy: (match.containerConfig?.cmd ?? []).join(' '), created: Date.parse(match.created) / 1000, size: bytes },
+        ...extras,
+      });
+      parent = match;
+      parentId = match.id;
+      continue;
+    }
+    const why = await classicMissReason(input, step, children, src, parentId!, stage);
+    out.push({ cache: 'miss', reason: why.reason, size: await previousSize(daemon, step, baseSize), ...(why.files ? { changedFiles: why.files } : {}), ...extras });
+    broken = `after line ${step.inst.line} rebuilds`;
+  }
+  const last = out.every((o) => o.cache === 'hit') ? parentId : null;
+  outcomes.set(stage.index, { allHit: last !== null, firstMissLine: null, imageId: last });
+  return out;
+}
+
+function withHash(probe: ProbeConfig, hash: string): ProbeConfig {
+  return { ...probe, cmd: probe.cmd.map((c) => c.replace(HASH_PLACEHOLDER, hash)) };
+}
+
+function copyFromMatches(probe: ProbeConfig, child: ContainerConfigView): boolean {
+  const last = probe.cmd[probe.cmd.length - 1]!;
+  const [pre, post] = last.split(HASH_PLACEHOLDER) as [string, string];
+  const childLast = child.cmd?.[child.cmd.length - 1] ?? '';
+  if (!childLast.startsWith(pre) || !childLast.endsWith(post)) return false;
+  if (!/^(file|dir|multi):[0-9a-f]{64}$/.test(childLast.slice(pre.length, childLast.length - post.length))) return false;
+  return classicCompare({ ...probe, cmd: [...probe.cmd.slice(0, -1), childLast] }, child);
+}
+
+async function classicMissReason(
+  input: PredictInput,
+  step: EvaluatedStep,
+  children: readonly ImageInspect[],
+  src: CopySources | null,
+  parentId: string,
+  stage: EvaluatedStage,
+): Promise<{ reason: string; files?: ChangedFiles }> {
+  const probe = step.classic!;
+  const probeLast = probe.cmd[probe.cmd.length - 1]!;
+  const cmdOf = (c: ImageInspect): readonly string[] => c.containerConfig?.cmd ?? [];
+  // Same instruction, other source hash: the files changed.
+  if (step.copy && src) {
+    const [pre, post] = probeLast.split(HASH_PLACEHOLDER) as [string, string];
+    const sibling = children.find((c) => {
+      const l = cmdOf(c)[cmdOf(c).length - 1] ?? '';
+      return l.startsWith(pre) && l.endsWith(post);
+    });
+    if (sibling) {
+      const since = Date.parse(sibling.created);
+      const landed = await landedFiles(input.context, step.copy, src.matches);
+      const newer = landed.filter((f) => f.mtimeMs > since).map((f) => f.from);
+      if (newer.length > 0) {
+        return {
+          reason: `${describePaths(newer)} changed since the last build`,
+          files: { added: [], changed: capList(newer), removed: [], chmodded: [] },
+        };
+      }
+      return { reason: 'source files changed since the last build (added, removed, renamed or chmod-ed)' };
+    }
+  }
+  if (step.inst.keyword === 'RUN') {
+    const body = probe.cmd.slice(probe.cmd.findIndex((c) => !c.startsWith('|') && !/^[^=]+=/.test(c)));
+    const sibling = children.find((c) => {
+      const cc = cmdOf(c);
+      return cc.length >= body.length && body.every((b, i) => cc[cc.length - body.length + i] === b);
+    });
+    if (sibling) {
+      const argDiff = diffArgs(cmdOf(sibling), probe.cmd);
+      if (argDiff) return { reason: argDiff };
+    }
+  }
+  if (children.length === 0) {
+    if (stage.steps[1] === step && stage.steps[0]!.from!.stage === null) {
+      const elsewhere = (await input.daemon.allInspected()).find(
+        (img) => img.containerConfig !== null && img.parentId !== parentId && sameCmd(img.containerConfig.cmd, probe.cmd),
+      );
+      if (elsewhere) return { reason: `base image ${stage.steps[0]!.from!.ref} changed since the last build of this step` };
+    }
+    return { reason: 'no earlier build of this step' };
+  }
+  const envDiff = children.find((c) => c.containerConfig && sameCmd(c.containerConfig.cmd, probe.cmd));
+  if (envDiff) return { reason: 'the image config before this step changed (ENV, LABEL, USER, EXPOSE, VOLUME or ENTRYPOINT)' };
+  const prev = cmdOf(children[0]!);
+  return { reason: `instruction changed since the last build (it ran \`${describeCmd(prev)}\` here)` };
+}
+
+function sameCmd(a: readonly string[] | null, b: readonly string[]): boolean {
+  return a !== null && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function describeCmd(cmd: readonly string[]): string {
+  const s = cmd.join(' ').replace(/^.*?#\(nop\)\s+/, '');
+  return s.length > 80 ? s.slice(0, 77) + '...' : s;
+}
+
+/** `|2 A=1 B=2 …` prefixes of two classic RUN commands → "build arg A changed (1 → 3)". */
+function diffArgs(before: readonly string[], now: readonly string[]): string | null {
+  const parse = (cmd: readonly string[]): Map<string, string> => {
+    const m = new Map<string, string>();
+    if (!cmd[0]?.startsWith('|')) return m;
+    const n = Number(cmd[0].slice(1));
+    for (const kv of cmd.slice(1, 1 + n)) {
+      const eq = kv.indexOf('=');
+      m.set(kv.slice(0, eq), kv.slice(eq + 1));
+    }
+    return m;
+  };
+  return describeArgChange(parse(before), parse(now));
+}
+
+function describeArgChange(a: Map<string, string>, b: Map<string, string>): string | null {
+  const names = new Set([...a.keys(), ...b.keys()]);
+  const changes: string[] = [];
+  for (const n of names) {
+    if (a.get(n) === b.get(n)) continue;
+    changes.push(`build arg ${n} changed (${a.get(n) ?? 'unset'} → ${b.get(n) ?? 'unset'})`);
+  }
+  return changes.length > 0 ? changes.join('; ') : null;
+}
+
+/** For a step that will run: the size the same step had in an earlier build (not exact). */
+async function previousSize(daemon: DaemonEvidence, step: EvaluatedStep, fallback: StepSize): Promise<StepSize> {
+  if (fallback.source === 'context' || fallback.source === 'none' && fallback.bytes === 0) return fallback;
+  if (step.inst.keyword !== 'RUN' && !(step.copy && (step.copy.fromStage !== null || step.copy.fromImage !== null))) return fallback;
+  const want = step.buildkitHistory;
+  for (const { history } of await daemon.imagesWithHistory()) {
+    for (const h of history) {
+      if (sameStepText(normaliseHistory(h.createdBy), want)) return { bytes: h.size, exact: false, source: 'previous-build' };
+    }
+  }
+  return fallback;
+}
+
+/** History lines equal, or equal but for RUN's `|N K=V` build-arg prefix (a previous build with other args). */
+function sameStepText(a: string, b: string): boolean {
+  if (a === b) return true;
+  const strip = (s: string): string => s.replace(/^RUN \|\d+ (\S+=\S* )*/, 'RUN ');
+  return a.startsWith('RUN ') && strip(a) === strip(b);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// BuildKit.
+
+interface TheirStep {
+  readonly entry: HistoryEntry;
+  readonly text: string;
+  readonly keyword: string;
+  /** ENV/USER lines before it: what a RUN's environment is made of. */
+  readonly envSig: string;
+  /** Index into the image's RootFS.Layers, or -1 when it cannot be mapped. */
+  readonly layerIndex: number;
+}
+
+interface Candidate {
+  readonly image: ImageInspect;
+  readonly steps: readonly TheirStep[];
+}
+
+function keywordOf(text: string): string {
+  return (/^\S+/.exec(text)?.[0] ?? '').toUpperCase();
+}
+
+function envSigOf(texts: readonly string[]): string {
+  return texts.filter((t) => /^(ENV|USER|WORKDIR) /.test(t)).join('\n');
+}
+
+/** Images whose history continues the base image's: the target stage's earlier builds. */
+function candidatesFor(images: readonly ImageWithHistory[], base: ImageInspect | null, baseHistoryLength: number): Candidate[] {
+  const out: Candidate[] = [];
+  for (const { image, history } of images) {
+    if (base) {
+      if (image.id === base.id || image.layers.length < base.layers.length) continue;
+      if (!base.layers.every((l, i) => image.layers[i] === l)) continue;
+    }
+    const own = history.slice(base ? baseHistoryLength : 0);
+    if (own.length === 0 || !own.some((h) => h.comment.startsWith('buildkit'))) continue;
+    // Layers: one per RUN/COPY/ADD/WORKDIR entry (BuildKit always snapshots these), after the base's.
+    const texts = own.map((h) => normaliseHistory(h.createdBy));
+    const layerCount = texts.filter((t) => LAYER_STEP.has(keywordOf(t))).length;
+    const mappable = (base?.layers.length ?? 0) + layerCount === image.layers.length;
+    let next = base?.layers.length ?? 0;
+    const steps: TheirStep[] = [];
+    texts.forEach((text, i) => {
+      const keyword = keywordOf(text);
+      if (!LAYER_STEP.has(keyword)) return;
+      steps.push({ entry: own[i]!, text, keyword, envSig: envSigOf(texts.slice(0, i)), layerIndex: mappable ? next : -1 });
+      next++;
+    });
+    out.push({ image, steps });
+  }
+  return out.sort((a, b) => newestFirst(a.image, b.image));
+}
+
+interface OurLayerStep {
+  readonly stepIndex: number;
+  readonly step: EvaluatedStep;
+  readonly envSig: string;
+}
+
+async function predictBuildkitStage(
+  input: PredictInput,
+  stage: EvaluatedStage,
+  baseImages: Map<string, ImageInspect | null>,
+  outcomes: Map<number, StageOutcome>,
+  isTarget: boolean,
+): Promise<Outcome[]> {
+  const { daemon, context } = input;
+  const out: Outcome[] = new Array(stage.steps.length);
+  const fromStep = stage.steps[0]!;
+  out[0] = fromOutcome(fromStep, baseImages, outcomes);
+  const base = fromStep.from!.stage === null ? (baseImages.get(fromStep.from!.ref) ?? null) : null;
+  const baseHistory = base ? (await daemon.imagesWithHistory()).find((i) => i.image.id === base.id)?.history.length ?? 0 : 0;
+  const images = await daemon.imagesWithHistory();
+  let candidates =
+    isTarget && (base || fromStep.from!.ref.toLowerCase() === 'scratch') ? candidatesFor(images, base, baseHistory) : [];
+  const records = (await daemon.buildCache()) ?? [];
+
+  // Our layer steps with the ENV/USER/WORKDIR lines before each.
+  const ours: OurLayerStep[] = [];
+  const seenTexts: string[] = [];
+  stage.steps.slice(1).forEach((step, i) => {
+    if (LAYER_STEP.has(step.inst.keyword)) ours.push({ stepIndex: i + 1, step, envSig: envSigOf(seenTexts) });
+    seenTexts.push(step.buildkitHistory);
+  });
+
+  let broken: string | null = out[0]!.cache === 'hit' ? null : `builds on ${fromStep.from!.ref}, which is not cached`;
+  let unknownFrom: string | null = null;
+  let prevRecord: BuildCacheRecord | null | undefined; // undefined: no record chain yet (first layer step)
+  const usedCandidate = (): Candidate | undefined => candidates[0];
+
+  for (let k = 0; k < ours.length; k++) {
+    const { step, stepIndex, envSig } = ours[k]!;
+    const src = copySources(context, step);
+    const extras = src ? { largestFiles: largest(src.matches) } : {};
+    const sizeNow: StepSize = src ? contextSize(src) : step.inst.keyword === 'WORKDIR' ? NONE_SIZE : UNKNOWN_SIZE;
+    const prevSize = async (): Promise<StepSize> => {
+      const theirs = usedCandidate()?.steps[k];
+      if (!src && theirs && theirs.keyword === step.inst.keyword && sameStepText(theirs.text, step.buildkitHistory)) {
+        return { bytes: theirs.entry.size, exact: false, source: 'previous-build' };
+      }
+      return previousSize(daemon, step, sizeNow);
+    };
+    if (unknownFrom) {
+      out[stepIndex] = { cache: 'unknown', reason: unknownFrom, size: await prevSize(), ...extras };
+      continue;
+    }
+    if (broken) {
+      out[stepIndex] = { cache: 'miss', reason: broken, size: await prevSize(), ...extras };
+      continue;
+    }
+    if (src && src.missing.length > 0) {
+      out[stepIndex] = { cache: 'miss', reason: `source not found in the build context: ${describePaths(src.missing)} (the build will fail)`, size: sizeNow, ...extras };
+      broken = `after line ${step.inst.line}, whose source is missing`;
+      continue;
+    }
+    if (step.copy && step.copy.fromImage !== null) {
+      unknownFrom = `cannot predict: ${step.inst.keyword} --from an image`;
+      out[stepIndex] = { cache: 'unknown', reason: unknownFrom, size: sizeNow };
+      continue;
+    }
+
+    // Candidates whose k-th layer step is this one.
+    const textMatch = candidates.filter((c) => {
+      const t = c.steps[k];
+      return t !== undefined && t.keyword === step.inst.keyword && t.text === step.buildkitHistory && (step.inst.keyword !== 'RUN' || t.envSig === envSig);
+    });
+    let outcome: Outcome | null = null;
+    if (textMatch.length === 0 && candidates.length > 0) {
+      outcome = { cache: 'miss', reason: describeTextMiss(step, envSig, candidates, k), size: await prevSize(), ...extras };
+    } else if (textMatch.length > 0 && step.copy && step.copy.fromStage !== null) {
+      const dep = outcomes.get(step.copy.fromStage);
+      if (!dep?.allHit) {
+        unknownFrom = `depends on the output of stage ${stageName(input, step.copy.fromStage)}, which rebuilds from line ${dep?.firstMissLine ?? '?'}: it hits again only if that stage produces identical files`;
+        out[stepIndex] = { cache: 'unknown', reason: unknownFrom, size: await prevSize() };
+        continue;
+      }
+      candidates = textMatch;
+    } else if (textMatch.length > 0 && src && step.copy) {
+      const verdict = await compareCopy(input, step, src, textMatch, k);
+      if (verdict.match) candidates = [verdict.match, ...textMatch.filter((c) => c !== verdict.match)];
+      else if (verdict.unknown) {
+        unknownFrom = verdict.unknown;
+        out[stepIndex] = { cache: 'unknown', reason: verdict.unknown, size: sizeNow, ...extras };
+        continue;
+      } else outcome = { cache: 'miss', reason: verdict.reason!, size: sizeNow, ...(verdict.files ? { changedFiles: verdict.files } : {}), ...extras };
+    } else if (textMatch.length > 0) {
+      candidates = textMatch;
+    }
+
+    if (!outcome && candidates.length === 0) {
+      // No image carries this stage's history (a builder stage, or the image was removed): cache records alone.
+      const rec = findRecord(records, step, prevRecord, src?.bytes ?? null);
+      if (rec.record) {
+        if (src && step.copy) {
+          const landed = await landedFiles(context, step.copy, src.matches);
+          const since = Date.parse(rec.record.createdAt);
+          const newer = landed.filter((f) => f.mtimeMs > since).map((f) => f.from);
+          if (newer.length > 0) {
+            outcome = {
+              cache: 'miss',
+              reason: `${describePaths(newer)} changed since the cached layer was built (no image of this stage to compare contents with)`,
+              size: sizeNow,
+              changedFiles: { added: [], changed: capList(newer), removed: [], chmodded: [] },
+              ...extras,
+            };
+          }
+        }
+        if (!outcome) {
+          outcome = { cache: 'hit', reason: 'cached: a build-cache record for this step exists', size: src ? sizeNow : { bytes: rec.record.size, exact: true, source: 'history' }, ...extras };
+          prevRecord = rec.record;
+        }
+      } else {
+        outcome = { cache: 'miss', reason: rec.reason, size: await prevSize(), ...extras };
+      }
+    } else if (!outcome) {
+      // History and contents match: the step hits if BuildKit still holds its cache record.
+      const theirs = candidates[0]!.steps[k]!;
+      const rec = findRecord(records, step, prevRecord, theirs.entry.size);
+      if (!rec.record) {
+        outcome = { cache: 'miss', reason: `the build cache for this step is gone (pruned); image ${shortId(candidates[0]!.image.id)} still has the layer but BuildKit cannot reuse it`, size: src ? sizeNow : { bytes: theirs.entry.size, exact: false, source: 'previous-build' }, ...extras };
+      } else {
+        prevRecord = rec.record;
+        outcome = {
+          cache: 'hit',
+          reason: `cached: matches the last build (image ${shortId(candidates[0]!.image.id)})`,
+          size: src ? sizeNow : { bytes: theirs.entry.size, exact: true, source: 'history' },
+          history: { imageId: candidates[0]!.image.id, createdBy: theirs.entry.createdBy, created: theirs.entry.created, size: theirs.entry.size },
+          ...extras,
+        };
+      }
+    }
+    out[stepIndex] = outcome!;
+    if (outcome!.cache !== 'hit') broken = `after line ${step.inst.line} rebuilds`;
+  }
+
+  // Metadata instructions: image config only, no build step in BuildKit.
+  stage.steps.forEach((step, i) => {
+    if (out[i]) return;
+    out[i] = { cache: 'hit', reason: 'metadata only: written to the image config, nothing to build', size: NONE_SIZE };
+  });
+  return out;
+}
+
+function stageName(input: PredictInput, index: number): string {
+  return input.model.stages[index]?.name ?? String(index);
+}
+
+function describeTextMiss(step: EvaluatedStep, envSig: string, candidates: readonly Candidate[], k: number): string {
+  const theirs = candidates.map((c) => c.steps[k]).filter((t): t is TheirStep => t !== undefined);
+  if (theirs.length === 0) return 'no earlier build of this step (new instruction)';
+  if (step.inst.keyword === 'RUN') {
+    const sameText = theirs.find((t) => t.text === step.buildkitHistory);
+    if (sameText && sameText.envSig !== envSig) return 'the environment before this step changed (ENV, USER or WORKDIR)';
+    const argsOnly = theirs.find((t) => sameStepText(t.text, step.buildkitHistory));
+    if (argsOnly) {
+      const parse = (s: string): Map<string, string> => {
+        const m = new Map<string, string>();
+        const pre = /^RUN \|\d+ ((?:\S+=\S* )*)/.exec(s);
+        for (const kv of (pre?.[1] ?? '').trim().split(' ').filter(Boolean)) {
+          const eq = kv.indexOf('=');
+          m.set(kv.slice(0, eq), kv.slice(eq + 1));
+        }
+        return m;
+      };
+      const d = describeArgChange(parse(argsOnly.text), parse(step.buildkitHistory));
+      if (d) return d;
+    }
+  }
+  const t = theirs[0]!;
+  const shown = t.text.length > 80 ? t.text.slice(0, 77) + '...' : t.text;
+  return `instruction changed since the last build (it was \`${shown}\`)`;
+}
+
+async function compareCopy(
+  input: PredictInput,
+  step: EvaluatedStep,
+  src: CopySources,
+  candidates: readonly Candidate[],
+  k: number,
+): Promise<{ match?: Candidate; reason?: string; files?: ChangedFiles; unknown?: string }> {
+  const landed: LandedFile[] = await landedFiles(input.context, step.copy!, src.matches);
+  const chown = step.copy!.chown;
+  const expectId = chown === null ? 0 : /^\d+(:\d+)?$/.test(chown) ? Number(chown.split(':')[0]) : null;
+  let firstDiff: ChangedFiles | null = null;
+  let sizeOnly = false;
+  // Few exports at most: newest candidates first; each layer's files are cached by diff ID after the first read.
+  for (const c of candidates.slice(0, 3)) {
+    const theirs = c.steps[k]!;
+    if (theirs.entry.size !== src.bytes) {
+      sizeOnly = true;
+      continue;
+    }
+    if (theirs.layerIndex < 0) continue;
+    const files = await input.daemon.layerFiles(c.image.id, c.image.layers[theirs.layerIndex]!);
+    if (!files) continue;
+    const diff = compareWithLayer(landed, files, expectId);
+    if (!diff) return { match: c };
+    firstDiff ??= diff;
+  }
+  if (firstDiff) {
+    const { added, changed, removed, chmodded } = firstDiff;
+    const parts: string[] = [];
+    if (changed.length) parts.push(`${describePaths(changed)} changed`);
+    if (added.length) parts.push(`${describePaths(added)} added`);
+    if (removed.length) parts.push(`${describePaths(removed)} removed`);
+    if (chmodded.length) parts.push(`${describePaths(chmodded)} changed mode`);
+    return {
+      reason: `${parts.join('; ')} since the last build`,
+      files: { added: capList(added), changed: capList(changed), removed: capList(removed), chmodded: capList(chmodded) },
+    };
+  }
+  if (sizeOnly) {
+    const c = candidates[0]!;
+    const before = c.steps[k]!.entry.size;
+    const since = Date.parse(c.image.created);
+    const newer = landed.filter((f) => f.mtimeMs > since).map((f) => f.from);
+    const who = newer.length > 0 ? `${describePaths(newer)} changed since the last build` : 'source files changed since the last build';
+    return { reason: `${who} (${before} → ${src.bytes} bytes)`, files: { added: [], changed: capList(newer), removed: [], chmodded: [] } };
+  }
+  return { unknown: 'cannot compare the sources with the last build: its layer could not be read from the daemon' };
+}
+
+/**
+ * The build-cache record of a step: RUN records are described `mount / from exec <argv>`, file operations
+ * (COPY/ADD/WORKDIR) `fileop …`; records chain through Parent like the layers they snapshot.
+ */
+function findRecord(
+  records: readonly BuildCacheRecord[],
+  step: EvaluatedStep,
+  prev: BuildCacheRecord | null | undefined,
+  size: number | null,
+): { record: BuildCacheRecord | null; reason: string } {
+  const regular = records.filter((r) => r.type === 'regular');
+  if (regular.length === 0) return { record: null, reason: 'no build cache on the daemon (never built, or pruned)' };
+  const parentOk = (r: BuildCacheRecord): boolean => prev === undefined || prev === null || r.parent === prev.id;
+  let pool: BuildCacheRecord[];
+  if (step.inst.keyword === 'RUN') {
+    const argv = step.inst.json ? step.inst.json.join(' ') : `/bin/sh -c ${step.inst.args}`;
+    const shellArgv = step.buildkitHistory.replace(/^RUN (\|\d+ (\S+=\S* )*)?/, '');
+    pool = regular.filter((r) => r.description.startsWith('mount / from exec ') && (r.description.slice(18) === argv || r.description.slice(18).replace(/\s+/g, ' ') === shellArgv));
+  } else {
+    pool = regular.filter((r) => r.description.startsWith('fileop'));
+  }
+  const chained = pool.filter(parentOk);
+  const sized = size === null ? chained : chained.filter((r) => r.size === size);
+  const pick = sized.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0] ?? null;
+  if (pick) return { record: pick, reason: '' };
+  if (pool.length === 0) return { record: null, reason: 'no earlier build of this step in the build cache' };
+  return { record: null, reason: 'no build-cache record for this step on top of the previous one (inputs changed, or pruned)' };
+}
