@@ -4,7 +4,7 @@
 import type { EntryKind, SourceMatch, TarModeVariant } from '../context/types';
 import type { BuildCacheRecord, HistoryEntry, ImageInspect, LayerFileEntry } from '../docker/types';
 
-export interface ContextView {
+export interface ContextReader {
   /** Resolves COPY/ADD source arguments (already expanded) like Docker. */
   resolve(sources: readonly string[]): SourceMatch[];
   /** Exact layer bytes of copying these matches (docker-build-cache.md §4). */

@@ -4,7 +4,7 @@
 import type { SourceMatch } from '../context/types';
 import type { LayerFileEntry } from '../docker/types';
 import type { CopySpec } from './evaluate';
-import type { ContextView, LandedFile } from './inputs';
+import type { ContextReader, LandedFile } from './inputs';
 import type { ChangedFiles } from './report';
 
 function joinImagePath(dir: string, rel: string): string {
@@ -19,7 +19,7 @@ function basename(rel: string): string {
 }
 
 /** Files (and symlinks) a COPY lands, with image paths; directories are left out (they carry no bytes). */
-export async function landedFiles(ctx: ContextView, copy: CopySpec, matches: readonly SourceMatch[]): Promise<LandedFile[]> {
+export async function landedFiles(ctx: ContextReader, copy: CopySpec, matches: readonly SourceMatch[]): Promise<LandedFile[]> {
   const roots = matches.flatMap((m) => m.roots);
   const destIsDir = copy.dest.endsWith('/') || copy.dest === '.' || roots.length > 1 || roots.some((r) => r.kind === 'dir');
   const out: LandedFile[] = [];

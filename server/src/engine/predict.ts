@@ -21,7 +21,7 @@ import {
   type EvaluatedStep,
   type ProbeConfig,
 } from './evaluate';
-import type { ContextView, DaemonEvidence, ImageWithHistory, LandedFile } from './inputs';
+import type { ContextReader, DaemonEvidence, ImageWithHistory, LandedFile } from './inputs';
 import { compareWithLayer, landedFiles } from './landed';
 import {
   capList,
@@ -38,7 +38,7 @@ export interface PredictInput {
   readonly builder: Builder;
   readonly target: string | null;
   readonly buildArgs: Readonly<Record<string, string>>;
-  readonly context: ContextView;
+  readonly context: ContextReader;
   readonly daemon: DaemonEvidence;
 }
 
@@ -154,7 +154,7 @@ interface CopySources {
   missing: string[];
 }
 
-function copySources(ctx: ContextView, step: EvaluatedStep): CopySources | null {
+function copySources(ctx: ContextReader, step: EvaluatedStep): CopySources | null {
   if (!step.copy || step.copy.fromStage !== null || step.copy.fromImage !== null) return null;
   if (step.copy.sources.some((s) => /^https?:\/\//.test(s))) return null;
   const matches = ctx.resolve(step.copy.sources);
@@ -554,7 +554,9 @@ async function predictBuildkitStage(
 
   let broken: string | null = out[0]!.cache === 'hit' ? null : `builds on ${fromStep.from!.ref}, which is not cached`;
   let unknownFrom: string | null = null;
-  let prevRecord: BuildCacheRecord | null | undefined; // undefined: no record chain yet (first layer step)
+  // Records that may stand for the previous layer step; undefined before the first layer step. A set, not one
+  // record: several chains can share a prefix (other projects, older builds), and only a later step tells them apart.
+  let prevRecords: ReadonlySet<string> | undefined;
   const usedCandidate = (): Candidate | undefined => candidates[0];
 
   for (let k = 0; k < ours.length; k++) {
@@ -618,7 +620,7 @@ async function predictBuildkitStage(
 
     if (!outcome && candidates.length === 0) {
       // No image carries this stage's history (a builder stage, or the image was removed): cache records alone.
-      const rec = findRecord(records, step, prevRecord, src?.bytes ?? null);
+      const rec = findRecords(records, step, prevRecords, src?.bytes ?? null);
       if (rec.record) {
         if (src && step.copy) {
           const landed = await landedFiles(context, step.copy, src.matches);
@@ -636,7 +638,7 @@ async function predictBuildkitStage(
         }
         if (!outcome) {
           outcome = { cache: 'hit', reason: 'cached: a build-cache record for this step exists', size: src ? sizeNow : { bytes: rec.record.size, exact: true, source: 'history' }, ...extras };
-          prevRecord = rec.record;
+          prevRecords = rec.ids;
         }
       } else {
         outcome = { cache: 'miss', reason: rec.reason, size: await prevSize(), ...extras };
@@ -644,11 +646,11 @@ async function predictBuildkitStage(
     } else if (!outcome) {
       // History and contents match: the step hits if BuildKit still holds its cache record.
       const theirs = candidates[0]!.steps[k]!;
-      const rec = findRecord(records, step, prevRecord, theirs.entry.size);
+      const rec = findRecords(records, step, prevRecords, theirs.entry.size);
       if (!rec.record) {
         outcome = { cache: 'miss', reason: `the build cache for this step is gone (pruned); image ${shortId(candidates[0]!.image.id)} still has the layer but BuildKit cannot reuse it`, size: src ? sizeNow : { bytes: theirs.entry.size, exact: false, source: 'previous-build' }, ...extras };
       } else {
-        prevRecord = rec.record;
+        prevRecords = rec.ids;
         outcome = {
           cache: 'hit',
           reason: `cached: matches the last build (image ${shortId(candidates[0]!.image.id)})`,
@@ -663,7 +665,7 @@ async function predictBuildkitStage(
   }
 
   // Metadata instructions: image config only, no build step in BuildKit.
-  stage.steps.forEach((step, i) => {
+  stage.steps.forEach((_step, i) => {
     if (out[i]) return;
     out[i] = { cache: 'hit', reason: 'metadata only: written to the image config, nothing to build', size: NONE_SIZE };
   });
@@ -715,10 +717,8 @@ async function compareCopy(
   // Few exports at most: newest candidates first; each layer's files are cached by diff ID after the first read.
   for (const c of candidates.slice(0, 3)) {
     const theirs = c.steps[k]!;
-    if (theirs.entry.size !== src.bytes) {
-      sizeOnly = true;
-      continue;
-    }
+    // A different size settles it without reading the layer; the layer (cached per diff ID) names the files.
+    if (theirs.entry.size !== src.bytes) sizeOnly = true;
     if (theirs.layerIndex < 0) continue;
     const files = await input.daemon.layerFiles(c.image.id, c.image.layers[theirs.layerIndex]!);
     if (!files) continue;
@@ -750,30 +750,35 @@ async function compareCopy(
 }
 
 /**
- * The build-cache record of a step: RUN records are described `mount / from exec <argv>`, file operations
- * (COPY/ADD/WORKDIR) `fileop …`; records chain through Parent like the layers they snapshot.
+ * The build-cache records that can stand for a step: RUN records are described `mount / from exec <argv>`, file
+ * operations (COPY/ADD/WORKDIR) `fileop …`; records chain through Parent like the layers they snapshot, so a
+ * candidate must sit on one of the previous step's candidates.
  */
-function findRecord(
+function findRecords(
   records: readonly BuildCacheRecord[],
   step: EvaluatedStep,
-  prev: BuildCacheRecord | null | undefined,
+  prev: ReadonlySet<string> | undefined,
   size: number | null,
-): { record: BuildCacheRecord | null; reason: string } {
+): { record: BuildCacheRecord | null; ids: ReadonlySet<string>; reason: string } {
+  const none = (reason: string) => ({ record: null, ids: new Set<string>(), reason });
   const regular = records.filter((r) => r.type === 'regular');
-  if (regular.length === 0) return { record: null, reason: 'no build cache on the daemon (never built, or pruned)' };
-  const parentOk = (r: BuildCacheRecord): boolean => prev === undefined || prev === null || r.parent === prev.id;
+  if (regular.length === 0) return none('no build cache on the daemon (never built, or pruned)');
   let pool: BuildCacheRecord[];
   if (step.inst.keyword === 'RUN') {
-    const argv = step.inst.json ? step.inst.json.join(' ') : `/bin/sh -c ${step.inst.args}`;
+    const argv = step.inst.json ? step.inst.json.join(' ') : null;
     const shellArgv = step.buildkitHistory.replace(/^RUN (\|\d+ (\S+=\S* )*)?/, '');
-    pool = regular.filter((r) => r.description.startsWith('mount / from exec ') && (r.description.slice(18) === argv || r.description.slice(18).replace(/\s+/g, ' ') === shellArgv));
+    pool = regular.filter((r) => {
+      if (!r.description.startsWith('mount / from exec ')) return false;
+      const d = r.description.slice('mount / from exec '.length);
+      return d === argv || d.replace(/\s+/g, ' ') === shellArgv;
+    });
   } else {
     pool = regular.filter((r) => r.description.startsWith('fileop'));
   }
-  const chained = pool.filter(parentOk);
+  if (pool.length === 0) return none('no earlier build of this step in the build cache');
+  const chained = pool.filter((r) => prev === undefined || (r.parent !== null && prev.has(r.parent)));
   const sized = size === null ? chained : chained.filter((r) => r.size === size);
-  const pick = sized.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0] ?? null;
-  if (pick) return { record: pick, reason: '' };
-  if (pool.length === 0) return { record: null, reason: 'no earlier build of this step in the build cache' };
-  return { record: null, reason: 'no build-cache record for this step on top of the previous one (inputs changed, or pruned)' };
+  if (sized.length === 0) return none('no build-cache record for this step on top of the previous one (inputs changed, or pruned)');
+  const newest = [...sized].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0]!;
+  return { record: newest, ids: new Set(sized.map((r) => r.id)), reason: '' };
 }

@@ -1,0 +1,250 @@
+// Wires the pure engine to its two sources of knowledge: the build context on disk (context/) and the Docker
+// daemon (docker/). One Analyzer lives as long as its host (a CLI run, a language server) and keeps what is
+// expensive and still valid: context indexes with their content hashes, and a daemon snapshot until an event or
+// an explicit invalidation says the daemon changed.
+
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { ContextIndex } from './context/contextIndex';
+import { classicSourceHash, layerBytes, resolveSources } from './context/sources';
+import type { SourceMatch, TarModeVariant } from './context/types';
+import { DaemonClient } from './docker/daemonClient';
+import { errorText } from './docker/errors';
+import { loadDaemonSnapshot, type DaemonSnapshot } from './docker/snapshot';
+import type { ImageInspect, LayerFileEntry } from './docker/types';
+import { parseDockerfile } from './engine/dockerfileModel';
+import type { ContextReader, DaemonEvidence, ImageWithHistory } from './engine/inputs';
+import { predict } from './engine/predict';
+import type { AnalysisReport, Builder } from './engine/report';
+
+/** Bad input from the user: the CLI prints the message and exits 2. */
+export class AnalyzeError extends Error {}
+
+export interface AnalyzerOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Explicit daemon host (a setting, like `docker -H`); otherwise resolved like the docker CLI does. */
+  readonly hostSetting?: string | null;
+  /** Hash and layer caches; null disables persistence. Default: $LAYERLENS_CACHE_DIR or the user cache folder. */
+  readonly cacheDir?: string | null;
+  /** Per-call budget for daemon metadata requests. */
+  readonly daemonTimeoutMs?: number;
+}
+
+export interface AnalyzeRequest {
+  readonly dockerfile: string;
+  readonly context?: string | null;
+  readonly target?: string | null;
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  readonly builder?: Builder;
+  /** Unsaved editor text; read from disk when absent. */
+  readonly dockerfileText?: string;
+}
+
+export interface AnalyzeResult {
+  readonly report: AnalysisReport;
+  readonly dockerfileText: string;
+}
+
+export class Analyzer {
+  readonly client: DaemonClient;
+  private readonly contexts = new Map<string, Promise<ContextIndex>>();
+  /** Contexts kept current by a file watcher: no re-walk needed before analysing. */
+  private readonly watched = new Set<string>();
+  private snapshot: Promise<DaemonSnapshot> | null = null;
+  private readonly cacheDir: string | null | undefined;
+
+  constructor(opts: AnalyzerOptions = {}) {
+    this.cacheDir = opts.cacheDir;
+    this.client = DaemonClient.fromEnvironment({
+      env: opts.env ?? process.env,
+      hostSetting: opts.hostSetting ?? null,
+      ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+      ...(opts.daemonTimeoutMs !== undefined ? { timeoutMs: opts.daemonTimeoutMs } : {}),
+    });
+  }
+
+  /** The daemon changed (an event, a build): the next analysis takes a fresh snapshot. */
+  invalidateDaemon(): void {
+    this.snapshot = null;
+  }
+
+  /** Files changed in a context (from a watcher): only these are re-statted and, when needed, re-hashed. */
+  async contextChanged(contextDir: string, rels: readonly string[]): Promise<void> {
+    for (const [key, idx] of this.contexts) {
+      if (key.startsWith(path.resolve(contextDir) + '\0')) await (await idx).markChanged(rels);
+    }
+  }
+
+  async analyze(req: AnalyzeRequest): Promise<AnalyzeResult> {
+    const dockerfile = path.resolve(req.dockerfile);
+    const dockerfileText = req.dockerfileText ?? (await readDockerfile(dockerfile));
+    const contextDir = path.resolve(req.context ?? path.dirname(dockerfile));
+    await checkContext(contextDir);
+    const builder = req.builder ?? 'buildkit';
+    const model = parseDockerfile(dockerfileText);
+    if (model.stages.length === 0) throw new AnalyzeError(`${dockerfile}: the Dockerfile has no FROM instruction`);
+
+    const [index, snapshot] = await Promise.all([this.contextIndex(contextDir, dockerfile, builder), this.daemonSnapshot()]);
+    const result = await predict({
+      model,
+      builder,
+      target: req.target ?? null,
+      buildArgs: req.buildArgs ?? {},
+      context: contextReader(index),
+      daemon: this.evidence(snapshot),
+    });
+    if ('error' in result) throw new AnalyzeError(result.error);
+    // The hash cache is what makes the next process fast; losing it is never an error.
+    await index.persist().catch(() => undefined);
+    const d = snapshot.daemon;
+    return {
+      dockerfileText,
+      report: {
+        dockerfile,
+        context: contextDir,
+        builder,
+        target: req.target ?? null,
+        daemon: { reachable: d.reachable, host: d.host, version: d.version, error: d.error },
+        steps: result.steps,
+        totalBytes: result.totalBytes,
+      },
+    };
+  }
+
+  /** Keeps a context current through a file watcher, so analyses skip the walk. */
+  async watchContext(contextDir: string, dockerfile: string, builder: Builder, onChange: (rels: string[]) => void): Promise<{ dispose(): void }> {
+    const key = contextKey(path.resolve(contextDir), path.resolve(dockerfile), builder);
+    const idx = await this.contextIndex(contextDir, dockerfile, builder);
+    this.watched.add(key);
+    const w = idx.watch({ onChange });
+    return {
+      dispose: () => {
+        this.watched.delete(key);
+        w.dispose();
+      },
+    };
+  }
+
+  async dispose(): Promise<void> {
+    for (const idx of this.contexts.values()) {
+      try {
+        (await idx).dispose();
+      } catch {
+        // An index that failed to open has nothing to dispose.
+      }
+    }
+    this.contexts.clear();
+  }
+
+  private async contextIndex(contextDir: string, dockerfile: string, builder: Builder): Promise<ContextIndex> {
+    const key = contextKey(contextDir, dockerfile, builder);
+    const existing = this.contexts.get(key);
+    if (existing) {
+      const idx = await existing;
+      if (!this.watched.has(key)) await idx.refresh();
+      return idx;
+    }
+    const opened = ContextIndex.open(contextDir, dockerfile, {
+      builder,
+      ...(this.cacheDir !== undefined ? { cacheDir: this.cacheDir } : {}),
+    }).catch((e: unknown) => {
+      this.contexts.delete(key);
+      throw new AnalyzeError(`cannot read the build context ${contextDir}: ${errorText(e)}`);
+    });
+    this.contexts.set(key, opened);
+    return opened;
+  }
+
+  private daemonSnapshot(): Promise<DaemonSnapshot> {
+    this.snapshot ??= loadDaemonSnapshot(this.client);
+    return this.snapshot;
+  }
+
+  private evidence(snap: DaemonSnapshot): DaemonEvidence {
+    const client = this.client;
+    const inspected = (ids: readonly string[]): ImageInspect[] =>
+      ids.map((id) => snap.inspects.get(id)).filter((x): x is ImageInspect => x !== undefined);
+    let withHistory: ImageWithHistory[] | null = null;
+    return {
+      reachable: snap.daemon.reachable,
+      error: snap.daemon.error,
+      imageByRef: async (ref) => {
+        const id = resolveRef(snap, ref);
+        return id ? (snap.inspects.get(id) ?? null) : null;
+      },
+      children: async (parentId) => inspected(snap.childrenByParent.get(parentId) ?? []),
+      imagesWithHistory: async () => {
+        withHistory ??= [...snap.inspects.values()].map((image) => ({
+          image,
+          history: [...(snap.histories.get(image.id) ?? [])].reverse(),
+        }));
+        return withHistory;
+      },
+      layerFiles: async (imageId, diffId): Promise<readonly LayerFileEntry[] | null> => {
+        try {
+          return (await client.layerFiles(imageId, [diffId])).get(diffId) ?? null;
+        } catch {
+          return null;
+        }
+      },
+      buildCache: async () => (snap.daemon.reachable ? snap.buildCache : null),
+      allInspected: async () => [...snap.inspects.values()],
+    };
+  }
+}
+
+function contextKey(contextDir: string, dockerfile: string, builder: Builder): string {
+  return `${contextDir}\0${dockerfile}\0${builder}`;
+}
+
+function contextReader(index: ContextIndex): ContextReader {
+  return {
+    resolve: (sources) => resolveSources(index, sources),
+    layerBytes: (matches: readonly SourceMatch[]) => layerBytes(matches),
+    contentHash: (rel) => index.contentHash(rel),
+    classicHash: (matches: readonly SourceMatch[], variant: TarModeVariant) => classicSourceHash(index, matches, variant),
+  };
+}
+
+/** Image reference → local image ID, the way the daemon resolves names (docker.io/library/ and :latest implied). */
+export function resolveRef(snap: DaemonSnapshot, ref: string): string | null {
+  if (/^sha256:[0-9a-f]{64}$/.test(ref)) return snap.images.has(ref) ? ref : null;
+  if (/^[0-9a-f]{12,64}$/.test(ref)) {
+    for (const id of snap.images.keys()) if (id.startsWith(`sha256:${ref}`)) return id;
+  }
+  let name = ref.split('@')[0]!;
+  const lastSlash = name.lastIndexOf('/');
+  if (name.lastIndexOf(':') <= lastSlash) name += ':latest';
+  for (const candidate of [name, name.replace(/^docker\.io\//, ''), name.replace(/^docker\.io\/library\//, ''), name.replace(/^library\//, '')]) {
+    const id = snap.imageByTag.get(candidate);
+    if (id) return id;
+  }
+  return null;
+}
+
+async function readDockerfile(file: string): Promise<string> {
+  let stat;
+  try {
+    stat = await fs.stat(file);
+  } catch (e) {
+    throw new AnalyzeError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorText(e)}`);
+  }
+  if (!stat.isFile()) throw new AnalyzeError(`${file} is not a file`);
+  if (stat.size > 50 * 1024 * 1024) throw new AnalyzeError(`${file} is ${stat.size} bytes: too large to be a Dockerfile`);
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (e) {
+    throw new AnalyzeError(`cannot read ${file}: ${errorText(e)}`);
+  }
+}
+
+async function checkContext(dir: string): Promise<void> {
+  try {
+    const s = await fs.stat(dir);
+    if (!s.isDirectory()) throw new AnalyzeError(`the build context ${dir} is not a directory`);
+    await fs.access(dir, 5 /* R_OK | X_OK */);
+  } catch (e) {
+    if (e instanceof AnalyzeError) throw e;
+    throw new AnalyzeError(`cannot read the build context ${dir}: ${errorText(e)}`);
+  }
+}

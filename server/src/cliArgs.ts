@@ -1,0 +1,92 @@
+// Command-line parsing for `layerlens`, kept apart from running so that it is unit-testable.
+// Bad input is a UsageError: the CLI prints its one-line message and exits 2.
+
+import type { Builder } from './engine/report';
+
+export class UsageError extends Error {}
+
+export interface AnalyzeCommand {
+  readonly command: 'analyze';
+  readonly dockerfile: string;
+  readonly context: string | null;
+  readonly target: string | null;
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly builder: Builder;
+  readonly json: boolean;
+  readonly color: boolean | null;
+}
+
+export interface HelpCommand {
+  readonly command: 'help';
+}
+
+export type Command = AnalyzeCommand | HelpCommand;
+
+export const USAGE = `Usage:
+  layerlens analyze [DOCKERFILE] [--context DIR] [--target STAGE] [--build-arg K=V]...
+                    [--builder buildkit|classic] [--json] [--no-color]
+
+Predicts, for every instruction, the layer size and whether the next build hits the cache.
+Defaults: ./Dockerfile; context = the Dockerfile's folder; builder buildkit unless DOCKER_BUILDKIT=0.
+Exit status: 0 on success (also when the daemon is unreachable), 2 on bad input.`;
+
+export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Command {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { command: 'help' };
+  const [command, ...rest] = argv;
+  if (command !== 'analyze') throw new UsageError(`unknown command "${command}" (try: layerlens analyze --help)`);
+  let dockerfile: string | null = null;
+  let context: string | null = null;
+  let target: string | null = null;
+  let builder: Builder = env['DOCKER_BUILDKIT'] === '0' ? 'classic' : 'buildkit';
+  let json = false;
+  let color: boolean | null = null;
+  const buildArgs: Record<string, string> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = rest[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--help':
+      case '-h':
+        return { command: 'help' };
+      case '--context':
+        context = value();
+        break;
+      case '--target':
+        target = value();
+        break;
+      case '--build-arg': {
+        const kv = value();
+        const eq = kv.indexOf('=');
+        if (eq <= 0) throw new UsageError(`malformed --build-arg "${kv}": expected KEY=VALUE`);
+        buildArgs[kv.slice(0, eq)] = kv.slice(eq + 1);
+        break;
+      }
+      case '--builder': {
+        const b = value();
+        if (b !== 'buildkit' && b !== 'classic') throw new UsageError(`--builder must be buildkit or classic, not "${b}"`);
+        builder = b;
+        break;
+      }
+      case '--json':
+        json = true;
+        break;
+      case '--no-color':
+        color = false;
+        break;
+      case '--color':
+        color = true;
+        break;
+      default:
+        if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
+        if (dockerfile !== null) throw new UsageError(`unexpected argument "${arg}" (one Dockerfile at a time)`);
+        dockerfile = arg;
+    }
+  }
+  return { command: 'analyze', dockerfile: dockerfile ?? 'Dockerfile', context, target, buildArgs, builder, json, color };
+}
