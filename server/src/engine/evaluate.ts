@@ -479,5 +479,6 @@ export function normaliseHistory(createdBy: string): string {
   if (nopMatch) s = nopMatch[1]!;
   s = s.replace(/^(COPY|ADD)( --(from|chown|chmod|link)=\S+)+/, '$1');
   s = s.replace(/^RUN( --(mount|network|security)=\S+)+/, 'RUN');
-  return s.replace(/\s+/g, ' ').trim();
+  // RUN keeps its inner whitespace: Docker keeps it in the command, so it is part of the cache key.
+  return s.startsWith('RUN ') ? s.trim() : s.replace(/\s+/g, ' ').trim();
 }

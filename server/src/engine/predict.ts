@@ -306,7 +306,7 @@ async function predictClassicStage(
     } else if (step.copy && step.copy.fromStage !== null) {
       const dep = outcomes.get(step.copy.fromStage);
       if (!dep?.allHit) {
-        unknownFrom = `depends on the output of stage ${step.copy.fromStage}, which rebuilds: a rebuilt stage that produces identical files still hits`;
+        unknownFrom = `depends on the output of stage ${stageName(input, step.copy.fromStage)}, which rebuilds: it hits again only if that stage produces identical files`;
         out.push({ cache: 'unknown', reason: unknownFrom, size: await previousSize(daemon, step, baseSize) });
         continue;
       }
@@ -334,7 +334,7 @@ async function predictClassicStage(
       parentId = match.id;
       continue;
     }
-    const why = await classicMissReason(input, step, children, src, parentId!, stage);
+    const why = await classicMissReason(input, step, children, src, parentId!, stage, probes.length > 0 ? probes : [step.classic]);
     out.push({ cache: 'miss', reason: why.reason, size: await previousSize(daemon, step, baseSize), ...(why.files ? { changedFiles: why.files } : {}), ...extras });
     broken = `after line ${step.inst.line} rebuilds`;
   }
@@ -363,6 +363,7 @@ async function classicMissReason(
   src: CopySources | null,
   parentId: string,
   stage: EvaluatedStage,
+  probes: readonly ProbeConfig[],
 ): Promise<{ reason: string; files?: ChangedFiles }> {
   const probe = step.classic!;
   const probeLast = probe.cmd[probe.cmd.length - 1]!;
@@ -375,8 +376,13 @@ async function classicMissReason(
       return l.startsWith(pre) && l.endsWith(post);
     });
     if (sibling) {
-      const since = Date.parse(sibling.created);
       const landed = await landedFiles(input.context, step.copy, src.matches);
+      // The layer the last build made (its last diff ID) says exactly which files differ; read once, then cached.
+      const diffId = sibling.layers[sibling.layers.length - 1];
+      const files = diffId ? await input.daemon.layerFiles(sibling.id, diffId) : null;
+      const diff = files ? compareWithLayer(landed, files, expectedOwner(step.copy.chown)) : null;
+      if (diff) return { reason: `${describeChanges(diff)} since the last build`, files: capChanges(diff) };
+      const since = Date.parse(sibling.created);
       const newer = landed.filter((f) => f.mtimeMs > since).map((f) => f.from);
       if (newer.length > 0) {
         return {
@@ -398,15 +404,16 @@ async function classicMissReason(
       if (argDiff) return { reason: argDiff };
     }
   }
-  if (children.length === 0) {
-    if (stage.steps[1] === step && stage.steps[0]!.from!.stage === null) {
-      const elsewhere = (await input.daemon.allInspected()).find(
-        (img) => img.containerConfig !== null && img.parentId !== parentId && sameCmd(img.containerConfig.cmd, probe.cmd),
-      );
-      if (elsewhere) return { reason: `base image ${stage.steps[0]!.from!.ref} changed since the last build of this step` };
-    }
+  // The first step on a base image: its siblings are other Dockerfiles built on the same base, not an earlier
+  // version of this one. The same step on another parent means the base moved.
+  if (stage.steps[1] === step && stage.steps[0]!.from!.stage === null) {
+    const elsewhere = (await input.daemon.allInspected()).find(
+      (img) => img.containerConfig !== null && img.parentId !== parentId && probes.some((p) => sameCmd(img.containerConfig!.cmd, p.cmd)),
+    );
+    if (elsewhere) return { reason: `base image ${stage.steps[0]!.from!.ref} changed since the last build of this step (it was built on ${shortId(elsewhere.parentId)})` };
     return { reason: 'no earlier build of this step' };
   }
+  if (children.length === 0) return { reason: 'no earlier build of this step' };
   const envDiff = children.find((c) => c.containerConfig && sameCmd(c.containerConfig.cmd, probe.cmd));
   if (envDiff) return { reason: 'the image config before this step changed (ENV, LABEL, USER, EXPOSE, VOLUME or ENTRYPOINT)' };
   const prev = cmdOf(children[0]!);
@@ -553,7 +560,7 @@ async function predictBuildkitStage(
   });
 
   let broken: string | null = out[0]!.cache === 'hit' ? null : `builds on ${fromStep.from!.ref}, which is not cached`;
-  let unknownFrom: string | null = null;
+  let unknownFrom: string | null = null as string | null;
   // Records that may stand for the previous layer step; undefined before the first layer step. A set, not one
   // record: several chains can share a prefix (other projects, older builds), and only a later step tells them apart.
   let prevRecords: ReadonlySet<string> | undefined;
@@ -571,6 +578,11 @@ async function predictBuildkitStage(
       }
       return previousSize(daemon, step, sizeNow);
     };
+    const settle = (o: Outcome): void => {
+      out[stepIndex] = o;
+      if (o.cache === 'miss') broken ??= `after line ${step.inst.line} rebuilds`;
+      if (o.cache === 'unknown') unknownFrom ??= o.reason;
+    };
     if (unknownFrom) {
       out[stepIndex] = { cache: 'unknown', reason: unknownFrom, size: await prevSize(), ...extras };
       continue;
@@ -580,88 +592,91 @@ async function predictBuildkitStage(
       continue;
     }
     if (src && src.missing.length > 0) {
-      out[stepIndex] = { cache: 'miss', reason: `source not found in the build context: ${describePaths(src.missing)} (the build will fail)`, size: sizeNow, ...extras };
-      broken = `after line ${step.inst.line}, whose source is missing`;
+      settle({ cache: 'miss', reason: `source not found in the build context: ${describePaths(src.missing)} (the build will fail)`, size: sizeNow, ...extras });
       continue;
     }
     if (step.copy && step.copy.fromImage !== null) {
-      unknownFrom = `cannot predict: ${step.inst.keyword} --from an image`;
-      out[stepIndex] = { cache: 'unknown', reason: unknownFrom, size: sizeNow };
+      settle({ cache: 'unknown', reason: `cannot predict: ${step.inst.keyword} --from an image`, size: sizeNow });
       continue;
     }
+    if (step.copy && step.copy.fromStage !== null) {
+      const dep = outcomes.get(step.copy.fromStage);
+      if (!dep?.allHit) {
+        settle({
+          cache: 'unknown',
+          reason: `depends on the output of stage ${stageName(input, step.copy.fromStage)}, which rebuilds from line ${dep?.firstMissLine ?? '?'}: it hits again only if that stage produces identical files`,
+          size: await prevSize(),
+        });
+        continue;
+      }
+    }
 
-    // Candidates whose k-th layer step is this one.
+    // 1. Images: an earlier build of this stage whose k-th layer step is this one, with the same inputs.
     const textMatch = candidates.filter((c) => {
       const t = c.steps[k];
       return t !== undefined && t.keyword === step.inst.keyword && t.text === step.buildkitHistory && (step.inst.keyword !== 'RUN' || t.envSig === envSig);
     });
-    let outcome: Outcome | null = null;
-    if (textMatch.length === 0 && candidates.length > 0) {
-      outcome = { cache: 'miss', reason: describeTextMiss(step, envSig, candidates, k), size: await prevSize(), ...extras };
-    } else if (textMatch.length > 0 && step.copy && step.copy.fromStage !== null) {
-      const dep = outcomes.get(step.copy.fromStage);
-      if (!dep?.allHit) {
-        unknownFrom = `depends on the output of stage ${stageName(input, step.copy.fromStage)}, which rebuilds from line ${dep?.firstMissLine ?? '?'}: it hits again only if that stage produces identical files`;
-        out[stepIndex] = { cache: 'unknown', reason: unknownFrom, size: await prevSize() };
-        continue;
-      }
-      candidates = textMatch;
-    } else if (textMatch.length > 0 && src && step.copy) {
-      const verdict = await compareCopy(input, step, src, textMatch, k);
-      if (verdict.match) candidates = [verdict.match, ...textMatch.filter((c) => c !== verdict.match)];
-      else if (verdict.unknown) {
-        unknownFrom = verdict.unknown;
-        out[stepIndex] = { cache: 'unknown', reason: verdict.unknown, size: sizeNow, ...extras };
-        continue;
-      } else outcome = { cache: 'miss', reason: verdict.reason!, size: sizeNow, ...(verdict.files ? { changedFiles: verdict.files } : {}), ...extras };
-    } else if (textMatch.length > 0) {
-      candidates = textMatch;
-    }
-
-    if (!outcome && candidates.length === 0) {
-      // No image carries this stage's history (a builder stage, or the image was removed): cache records alone.
-      const rec = findRecords(records, step, prevRecords, src?.bytes ?? null);
-      if (rec.record) {
-        if (src && step.copy) {
-          const landed = await landedFiles(context, step.copy, src.matches);
-          const since = Date.parse(rec.record.createdAt);
-          const newer = landed.filter((f) => f.mtimeMs > since).map((f) => f.from);
-          if (newer.length > 0) {
-            outcome = {
-              cache: 'miss',
-              reason: `${describePaths(newer)} changed since the cached layer was built (no image of this stage to compare contents with)`,
-              size: sizeNow,
-              changedFiles: { added: [], changed: capList(newer), removed: [], chmodded: [] },
-              ...extras,
-            };
-          }
+    if (textMatch.length > 0) {
+      let verified = textMatch;
+      if (src && step.copy) {
+        const verdict = await compareCopy(input, step, src, textMatch, k);
+        if (verdict.unknown) {
+          settle({ cache: 'unknown', reason: verdict.unknown, size: sizeNow, ...extras });
+          continue;
         }
-        if (!outcome) {
-          outcome = { cache: 'hit', reason: 'cached: a build-cache record for this step exists', size: src ? sizeNow : { bytes: rec.record.size, exact: true, source: 'history' }, ...extras };
-          prevRecords = rec.ids;
+        if (!verdict.match) {
+          settle({ cache: 'miss', reason: verdict.reason!, size: sizeNow, ...(verdict.files ? { changedFiles: verdict.files } : {}), ...extras });
+          continue;
         }
-      } else {
-        outcome = { cache: 'miss', reason: rec.reason, size: await prevSize(), ...extras };
+        verified = [verdict.match, ...textMatch.filter((c) => c !== verdict.match)];
       }
-    } else if (!outcome) {
+      candidates = verified;
+      const theirs = verified[0]!.steps[k]!;
       // History and contents match: the step hits if BuildKit still holds its cache record.
-      const theirs = candidates[0]!.steps[k]!;
       const rec = findRecords(records, step, prevRecords, theirs.entry.size);
       if (!rec.record) {
-        outcome = { cache: 'miss', reason: `the build cache for this step is gone (pruned); image ${shortId(candidates[0]!.image.id)} still has the layer but BuildKit cannot reuse it`, size: src ? sizeNow : { bytes: theirs.entry.size, exact: false, source: 'previous-build' }, ...extras };
-      } else {
-        prevRecords = rec.ids;
-        outcome = {
-          cache: 'hit',
-          reason: `cached: matches the last build (image ${shortId(candidates[0]!.image.id)})`,
-          size: src ? sizeNow : { bytes: theirs.entry.size, exact: true, source: 'history' },
-          history: { imageId: candidates[0]!.image.id, createdBy: theirs.entry.createdBy, created: theirs.entry.created, size: theirs.entry.size },
+        settle({
+          cache: 'miss',
+          reason: `the build cache for this step is gone (pruned); image ${shortId(verified[0]!.image.id)} still has the layer but BuildKit cannot reuse it`,
+          size: src ? sizeNow : { bytes: theirs.entry.size, exact: false, source: 'previous-build' },
           ...extras,
-        };
+        });
+        continue;
+      }
+      prevRecords = rec.ids;
+      settle({
+        cache: 'hit',
+        reason: `cached: matches the last build (image ${shortId(verified[0]!.image.id)})`,
+        size: src ? sizeNow : { bytes: theirs.entry.size, exact: true, source: 'history' },
+        history: { imageId: verified[0]!.image.id, createdBy: theirs.entry.createdBy, created: theirs.entry.created, size: theirs.entry.size },
+        ...extras,
+      });
+      continue;
+    }
+
+    // 2. The images that matched every earlier step are this stage's own earlier builds: they did this step
+    // differently (text, build args, environment), and that is the change.
+    if (k > 0 && candidates.length > 0) {
+      settle({ cache: 'miss', reason: describeTextMiss(step, envSig, candidates, k), size: await prevSize(), ...extras });
+      continue;
+    }
+    candidates = [];
+    if (k === 0 && isTarget) {
+      const moved = builtOnOtherBase(images, step, base);
+      if (moved) {
+        settle({ cache: 'miss', reason: `base image ${fromStep.from!.ref} changed since the last build of this step (it was built on ${moved})`, size: await prevSize(), ...extras });
+        continue;
       }
     }
-    out[stepIndex] = outcome!;
-    if (outcome!.cache !== 'hit') broken = `after line ${step.inst.line} rebuilds`;
+
+    // 3. No image carries this step (a builder stage, or the image was removed): the cache records alone.
+    // A first file operation (WORKDIR, COPY) is described only by its size; it counts as this stage's own record
+    // only when the record chain from it reaches one of our RUN commands (or the stage has no RUN).
+    if (prevRecords === undefined && step.inst.keyword !== 'RUN' && !recordChainIsOurs(records, ours.slice(k), context)) {
+      settle({ cache: 'miss', reason: 'no earlier build of this step', size: await prevSize(), ...extras });
+      continue;
+    }
+    settle(await fromRecordsAlone(input, step, src, records, prevRecords, sizeNow, extras, prevSize, (ids) => (prevRecords = ids)));
   }
 
   // Metadata instructions: image config only, no build step in BuildKit.
@@ -670,6 +685,76 @@ async function predictBuildkitStage(
     out[i] = { cache: 'hit', reason: 'metadata only: written to the image config, nothing to build', size: NONE_SIZE };
   });
   return out;
+}
+
+/** Whether build-cache records chain through these layer steps up to a RUN (whose record names its command). */
+function recordChainIsOurs(records: readonly BuildCacheRecord[], steps: readonly OurLayerStep[], context: ContextReader): boolean {
+  let prev: ReadonlySet<string> | undefined;
+  for (const { step } of steps) {
+    const src = copySources(context, step);
+    const size = src ? src.bytes : step.inst.keyword === 'WORKDIR' ? 0 : null;
+    const r = findRecords(records, step, prev, size);
+    if (!r.record) return false;
+    if (step.inst.keyword === 'RUN') return true;
+    prev = r.ids;
+  }
+  return true;
+}
+
+/** Short ID of an image that has this stage's first layer step on another base: the base changed. */
+function builtOnOtherBase(images: readonly ImageWithHistory[], step: EvaluatedStep, base: ImageInspect | null): string | null {
+  for (const { image, history } of images) {
+    if (base && base.layers.every((l, i) => image.layers[i] === l)) continue;
+    if (history.some((h) => h.comment.startsWith('buildkit') && normaliseHistory(h.createdBy) === step.buildkitHistory)) {
+      return `the base of image ${shortId(image.id)}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Prediction from build-cache records alone. RUN records carry the command but not its build args or env, and
+ * COPY records only a size: content is judged by size and by whether any source file changed after the record
+ * was made (a touch without a content change is then taken for a change — the known limit of this path).
+ */
+async function fromRecordsAlone(
+  input: PredictInput,
+  step: EvaluatedStep,
+  src: CopySources | null,
+  records: readonly BuildCacheRecord[],
+  prev: ReadonlySet<string> | undefined,
+  sizeNow: StepSize,
+  extras: { largestFiles?: StepReport['largestFiles'] },
+  prevSize: () => Promise<StepSize>,
+  advance: (ids: ReadonlySet<string>) => void,
+): Promise<Outcome> {
+  const rec = findRecords(records, step, prev, null);
+  if (!rec.record) return { cache: 'miss', reason: rec.reason, size: await prevSize(), ...extras };
+  if (src && step.copy) {
+    const sameSize = [...rec.ids].map((id) => records.find((r) => r.id === id)!).filter((r) => r.size === src.bytes);
+    const landed = await landedFiles(input.context, step.copy, src.matches);
+    const newest = sameSize.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
+    const since = Date.parse((newest ?? rec.record).createdAt);
+    const newer = landed.filter((f) => f.mtimeMs > since).map((f) => f.from);
+    if (!newest || newer.length > 0) {
+      const who = newer.length > 0 ? `${describePaths(newer)} changed` : 'the sources changed';
+      const sizes = newest ? '' : ` (${rec.record.size} → ${src.bytes} bytes)`;
+      return {
+        cache: 'miss',
+        reason: `${who} since the cached layer was built${sizes}`,
+        size: sizeNow,
+        changedFiles: { added: [], changed: capList(newer), removed: [], chmodded: [] },
+        ...extras,
+      };
+    }
+    advance(new Set(sameSize.map((r) => r.id)));
+    return { cache: 'hit', reason: 'cached: a build-cache record for this step exists and no source changed since', size: sizeNow, ...extras };
+  }
+  if (step.inst.keyword === 'RUN' && step.runArgs.length > 0) {
+    return { cache: 'unknown', reason: 'a build-cache record exists, but without an image of this stage its build args cannot be compared', size: await prevSize() };
+  }
+  advance(rec.ids);
+  return { cache: 'hit', reason: 'cached: a build-cache record for this step exists', size: step.inst.keyword === 'WORKDIR' ? sizeNow : { bytes: rec.record.size, exact: true, source: 'history' }, ...extras };
 }
 
 function stageName(input: PredictInput, index: number): string {
@@ -710,8 +795,7 @@ async function compareCopy(
   k: number,
 ): Promise<{ match?: Candidate; reason?: string; files?: ChangedFiles; unknown?: string }> {
   const landed: LandedFile[] = await landedFiles(input.context, step.copy!, src.matches);
-  const chown = step.copy!.chown;
-  const expectId = chown === null ? 0 : /^\d+(:\d+)?$/.test(chown) ? Number(chown.split(':')[0]) : null;
+  const expectId = expectedOwner(step.copy!.chown);
   let firstDiff: ChangedFiles | null = null;
   let sizeOnly = false;
   // Few exports at most: newest candidates first; each layer's files are cached by diff ID after the first read.
@@ -726,18 +810,7 @@ async function compareCopy(
     if (!diff) return { match: c };
     firstDiff ??= diff;
   }
-  if (firstDiff) {
-    const { added, changed, removed, chmodded } = firstDiff;
-    const parts: string[] = [];
-    if (changed.length) parts.push(`${describePaths(changed)} changed`);
-    if (added.length) parts.push(`${describePaths(added)} added`);
-    if (removed.length) parts.push(`${describePaths(removed)} removed`);
-    if (chmodded.length) parts.push(`${describePaths(chmodded)} changed mode`);
-    return {
-      reason: `${parts.join('; ')} since the last build`,
-      files: { added: capList(added), changed: capList(changed), removed: capList(removed), chmodded: capList(chmodded) },
-    };
-  }
+  if (firstDiff) return { reason: `${describeChanges(firstDiff)} since the last build`, files: capChanges(firstDiff) };
   if (sizeOnly) {
     const c = candidates[0]!;
     const before = c.steps[k]!.entry.size;
@@ -747,6 +820,25 @@ async function compareCopy(
     return { reason: `${who} (${before} → ${src.bytes} bytes)`, files: { added: [], changed: capList(newer), removed: [], chmodded: [] } };
   }
   return { unknown: 'cannot compare the sources with the last build: its layer could not be read from the daemon' };
+}
+
+/** uid a COPY gives its files: 0 unless `--chown` names a numeric id; null when it names a user we cannot resolve. */
+function expectedOwner(chown: string | null): number | null {
+  if (chown === null) return 0;
+  return /^\d+(:\d+)?$/.test(chown) ? Number(chown.split(':')[0]) : null;
+}
+
+function describeChanges(d: ChangedFiles): string {
+  const parts: string[] = [];
+  if (d.changed.length) parts.push(`${describePaths(d.changed)} changed`);
+  if (d.added.length) parts.push(`${describePaths(d.added)} added`);
+  if (d.removed.length) parts.push(`${describePaths(d.removed)} removed`);
+  if (d.chmodded.length) parts.push(`${describePaths(d.chmodded)} changed mode`);
+  return parts.join('; ');
+}
+
+function capChanges(d: ChangedFiles): ChangedFiles {
+  return { added: capList(d.added), changed: capList(d.changed), removed: capList(d.removed), chmodded: capList(d.chmodded) };
 }
 
 /**
@@ -770,7 +862,7 @@ function findRecords(
     pool = regular.filter((r) => {
       if (!r.description.startsWith('mount / from exec ')) return false;
       const d = r.description.slice('mount / from exec '.length);
-      return d === argv || d.replace(/\s+/g, ' ') === shellArgv;
+      return d === argv || d === shellArgv;
     });
   } else {
     pool = regular.filter((r) => r.description.startsWith('fileop'));
