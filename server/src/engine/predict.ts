@@ -565,6 +565,15 @@ async function predictBuildkitStage(
   // record: several chains can share a prefix (other projects, older builds), and only a later step tells them apart.
   let prevRecords: ReadonlySet<string> | undefined;
   const usedCandidate = (): Candidate | undefined => candidates[0];
+  const chains = new Map<Candidate, (ReadonlySet<string> | null)[]>();
+  const recordChainFor = (c: Candidate): (ReadonlySet<string> | null)[] => {
+    let chain = chains.get(c);
+    if (!chain) {
+      chain = recordChainOf(records, c.steps.map((t) => ({ text: t.text, size: t.entry.size })));
+      chains.set(c, chain);
+    }
+    return chain;
+  };
 
   for (let k = 0; k < ours.length; k++) {
     const { step, stepIndex, envSig } = ours[k]!;
@@ -633,7 +642,10 @@ async function predictBuildkitStage(
       candidates = verified;
       const theirs = verified[0]!.steps[k]!;
       // History and contents match: the step hits if BuildKit still holds its cache record.
-      const rec = findRecords(records, step, prevRecords, theirs.entry.size);
+      // The records of the build that made that image must still be there: an image alone is not a cache.
+      const chain = recordChainFor(verified[0]!);
+      const ids = chain[k] ?? null;
+      const rec = ids ? { record: true, ids } : { record: null, ids: new Set<string>() };
       if (!rec.record) {
         settle({
           cache: 'miss',
@@ -692,8 +704,9 @@ function recordChainIsOurs(records: readonly BuildCacheRecord[], steps: readonly
   let prev: ReadonlySet<string> | undefined;
   for (const { step } of steps) {
     const src = copySources(context, step);
-    const size = src ? src.bytes : step.inst.keyword === 'WORKDIR' ? 0 : null;
-    const r = findRecords(records, step, prev, size);
+    // COPY sizes are judged later (a changed source is still this stage's record); WORKDIR makes empty layers.
+    const size = src ? null : step.inst.keyword === 'WORKDIR' ? 0 : null;
+    const r = findRecords(records, recordQuery(step.buildkitHistory), prev, size);
     if (!r.record) return false;
     if (step.inst.keyword === 'RUN') return true;
     prev = r.ids;
@@ -728,7 +741,7 @@ async function fromRecordsAlone(
   prevSize: () => Promise<StepSize>,
   advance: (ids: ReadonlySet<string>) => void,
 ): Promise<Outcome> {
-  const rec = findRecords(records, step, prev, null);
+  const rec = findRecords(records, recordQuery(step.buildkitHistory), prev, null);
   if (!rec.record) return { cache: 'miss', reason: rec.reason, size: await prevSize(), ...extras };
   if (src && step.copy) {
     const sameSize = [...rec.ids].map((id) => records.find((r) => r.id === id)!).filter((r) => r.size === src.bytes);
@@ -848,29 +861,54 @@ function capChanges(d: ChangedFiles): ChangedFiles {
  */
 function findRecords(
   records: readonly BuildCacheRecord[],
-  step: EvaluatedStep,
+  query: RecordQuery,
   prev: ReadonlySet<string> | undefined,
   size: number | null,
 ): { record: BuildCacheRecord | null; ids: ReadonlySet<string>; reason: string } {
   const none = (reason: string) => ({ record: null, ids: new Set<string>(), reason });
   const regular = records.filter((r) => r.type === 'regular');
   if (regular.length === 0) return none('no build cache on the daemon (never built, or pruned)');
-  let pool: BuildCacheRecord[];
-  if (step.inst.keyword === 'RUN') {
-    const argv = step.inst.json ? step.inst.json.join(' ') : null;
-    const shellArgv = step.buildkitHistory.replace(/^RUN (\|\d+ (\S+=\S* )*)?/, '');
-    pool = regular.filter((r) => {
-      if (!r.description.startsWith('mount / from exec ')) return false;
-      const d = r.description.slice('mount / from exec '.length);
-      return d === argv || d === shellArgv;
-    });
-  } else {
-    pool = regular.filter((r) => r.description.startsWith('fileop'));
-  }
+  const pool =
+    query.argv !== null
+      ? regular.filter((r) => r.description === `mount / from exec ${query.argv}`)
+      : regular.filter((r) => r.description.startsWith('fileop'));
   if (pool.length === 0) return none('no earlier build of this step in the build cache');
   const chained = pool.filter((r) => prev === undefined || (r.parent !== null && prev.has(r.parent)));
   const sized = size === null ? chained : chained.filter((r) => r.size === size);
   if (sized.length === 0) return none('no build-cache record for this step on top of the previous one (inputs changed, or pruned)');
   const newest = [...sized].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0]!;
   return { record: newest, ids: new Set(sized.map((r) => r.id)), reason: '' };
+}
+
+/** What identifies a step's cache record: RUN records name the command they ran; file operations do not. */
+interface RecordQuery {
+  readonly argv: string | null;
+}
+
+/** `RUN |1 A=b /bin/sh -c cmd` (our history line or an image's) → the argv a RUN record describes. */
+function recordQuery(historyText: string): RecordQuery {
+  if (!historyText.startsWith('RUN ')) return { argv: null };
+  return { argv: historyText.replace(/^RUN (\|\d+ (\S+=\S* )*)?/, '') };
+}
+
+/**
+ * The record chain of an earlier build, step by step (forward sets of candidate records). A chain that breaks
+ * before the build's first RUN is not evidence: file operations alone are described only by their size, and
+ * any project's records could have that.
+ */
+function recordChainOf(records: readonly BuildCacheRecord[], steps: readonly { text: string; size: number | null }[]): (ReadonlySet<string> | null)[] {
+  const sets: (ReadonlySet<string> | null)[] = [];
+  let prev: ReadonlySet<string> | undefined;
+  let reachedRun = false;
+  for (const st of steps) {
+    const q = recordQuery(st.text);
+    const r = findRecords(records, q, prev, st.size);
+    if (!r.record) break;
+    if (q.argv !== null) reachedRun = true;
+    sets.push(r.ids);
+    prev = r.ids;
+  }
+  const complete = sets.length === steps.length;
+  if (!reachedRun && !complete) return steps.map(() => null);
+  return steps.map((_, i) => sets[i] ?? null);
 }
