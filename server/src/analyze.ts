@@ -187,7 +187,7 @@ export class Analyzer {
           return null;
         }
       },
-      buildCache: async () => (snap.daemon.reachable ? snap.buildCache : null),
+      buildCache: async () => (snap.daemon.reachable && snap.buildCacheError === null ? snap.buildCache : null),
       allInspected: async () => [...snap.inspects.values()],
     };
   }

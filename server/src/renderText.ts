@@ -58,7 +58,7 @@ export function renderText(report: AnalysisReport, dockerfileText: string, color
   out.push('');
   out.push(
     paint(ANSI.bold, `total ${total}`) +
-      `  ${layered.length - misses - unknown} cached, ${misses} rebuild${misses === 1 ? 's' : ''}${unknown ? `, ${unknown} unknown` : ''}`,
+      `  ${layered.length - misses - unknown} cached, ${misses} to rebuild${unknown ? `, ${unknown} unknown` : ''}`,
   );
   return out.join('\n') + '\n';
 }

@@ -268,8 +268,19 @@ export class DaemonClient {
   }
 
   /** BuildKit cache records from `GET /system/df` (type=build-cache on API >= 1.42; ignored before). */
-  buildCache(): Promise<BuildCacheRecord[]> {
-    return this.getJson('/system/df', { type: 'build-cache' }, parseBuildCache, this.slowTimeoutMs);
+  async buildCache(): Promise<BuildCacheRecord[]> {
+    // The daemon runs one disk-usage walk at a time and answers 500 "a disk usage operation is already running"
+    // to the others (another client, another editor window): wait for it rather than report a missing cache.
+    const deadline = Date.now() + this.slowTimeoutMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await this.getJson('/system/df', { type: 'build-cache' }, parseBuildCache, Math.max(1000, deadline - Date.now()));
+      } catch (e) {
+        const busy = e instanceof DaemonError && e.statusCode === 500 && /disk usage operation is already running/.test(e.message);
+        if (!busy || Date.now() + delay >= deadline) throw e;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   /**

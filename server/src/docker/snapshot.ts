@@ -22,6 +22,8 @@ export interface DaemonSnapshot {
   /** History per image ID, newest first, as the daemon returns it. */
   readonly histories: ReadonlyMap<string, readonly HistoryEntry[]>;
   readonly buildCache: readonly BuildCacheRecord[];
+  /** Why the build cache could not be read (then `buildCache` is empty and proves nothing); null when read. */
+  readonly buildCacheError: string | null;
   readonly buildCacheById: ReadonlyMap<string, BuildCacheRecord>;
 }
 
@@ -88,13 +90,14 @@ export async function loadDaemonSnapshot(client: DaemonClient, opts: SnapshotOpt
   const inspects = new Map<string, ImageInspect>();
   const histories = new Map<string, readonly HistoryEntry[]>();
   let buildCache: readonly BuildCacheRecord[] = [];
+  let buildCacheError: string | null = null;
   const buildCacheById = new Map<string, BuildCacheRecord>();
   const problems: string[] = [];
 
   const finish = (daemon: DaemonInfo): DaemonSnapshot => ({
     daemon: problems.length > 0 ? { ...daemon, error: [daemon.error, ...problems].filter((s) => s).join('; ') } : daemon,
     takenAt: Date.now(),
-    images, childrenByParent, imageByTag, inspects, histories, buildCache, buildCacheById,
+    images, childrenByParent, imageByTag, inspects, histories, buildCache, buildCacheError, buildCacheById,
   });
 
   let info: DaemonInfo;
@@ -108,6 +111,7 @@ export async function loadDaemonSnapshot(client: DaemonClient, opts: SnapshotOpt
   const cacheP: Promise<readonly BuildCacheRecord[] | null> = opts.buildCache === false
     ? Promise.resolve(null)
     : client.buildCache().catch((e: unknown) => {
+      buildCacheError = errorText(e);
       problems.push(`build cache unavailable: ${errorText(e)}`);
       return null;
     });

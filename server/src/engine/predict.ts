@@ -549,7 +549,8 @@ async function predictBuildkitStage(
   const images = await daemon.imagesWithHistory();
   let candidates =
     isTarget && (base || fromStep.from!.ref.toLowerCase() === 'scratch') ? candidatesFor(images, base, baseHistory) : [];
-  const records = (await daemon.buildCache()) ?? [];
+  const readRecords = await daemon.buildCache();
+  const records = readRecords ?? [];
 
   // Our layer steps with the ENV/USER/WORKDIR lines before each.
   const ours: OurLayerStep[] = [];
@@ -618,6 +619,11 @@ async function predictBuildkitStage(
         });
         continue;
       }
+    }
+
+    if (readRecords === null) {
+      settle({ cache: 'unknown', reason: 'the build cache could not be read from the daemon, so whether BuildKit still holds this step is unknown', size: await prevSize(), ...extras });
+      continue;
     }
 
     // 1. Images: an earlier build of this stage whose k-th layer step is this one, with the same inputs.
@@ -886,7 +892,7 @@ interface RecordQuery {
 }
 
 /** `RUN |1 A=b /bin/sh -c cmd` (our history line or an image's) → the argv a RUN record describes. */
-function recordQuery(historyText: string): RecordQuery {
+export function recordQuery(historyText: string): RecordQuery {
   if (!historyText.startsWith('RUN ')) return { argv: null };
   return { argv: historyText.replace(/^RUN (\|\d+ (\S+=\S* )*)?/, '') };
 }
@@ -896,7 +902,7 @@ function recordQuery(historyText: string): RecordQuery {
  * before the build's first RUN is not evidence: file operations alone are described only by their size, and
  * any project's records could have that.
  */
-function recordChainOf(records: readonly BuildCacheRecord[], steps: readonly { text: string; size: number | null }[]): (ReadonlySet<string> | null)[] {
+export function recordChainOf(records: readonly BuildCacheRecord[], steps: readonly { text: string; size: number | null }[]): (ReadonlySet<string> | null)[] {
   const sets: (ReadonlySet<string> | null)[] = [];
   let prev: ReadonlySet<string> | undefined;
   let reachedRun = false;
