@@ -2,8 +2,9 @@
 // that does not exist, so these run anywhere; the real-daemon behaviour is covered by test/docker/scenarios.
 
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, chmodSync } from 'fs';
+import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 
@@ -142,5 +143,74 @@ describe('layerlens analyze (process)', function () {
     const r2 = run(['analyze'], noFrom);
     assert.strictEqual(r2.code, 2);
     assert.match(r2.stderr, /no FROM/);
+  });
+});
+
+describe('layerlens analyze against a misbehaving daemon', function () {
+  this.timeout(60_000);
+  const dir = project({ Dockerfile: 'FROM busybox\nCOPY a.txt /a.txt\nRUN true\n', 'a.txt': 'abc' });
+
+  async function withFakeDaemon(handler: http.RequestListener, fn: (sock: string) => Promise<void>): Promise<void> {
+    const sock = path.join(mkdtempSync(path.join(os.tmpdir(), 'layerlens-fake-')), 'docker.sock');
+    const server = http.createServer(handler);
+    const sockets = new Set<import('net').Socket>();
+    server.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve) => server.listen(sock, resolve));
+    try {
+      await fn(sock);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  function runAsync(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+    const started = Date.now();
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: dir,
+        env: { ...process.env, LAYERLENS_CACHE_DIR: path.join(dir, '.cache'), ...env },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+    });
+  }
+
+  it('a daemon that never answers: unknown with the reason, within the time-out', async () => {
+    await withFakeDaemon(
+      () => undefined, // accepts the connection, never responds
+      async (sock) => {
+        const r = await runAsync(['analyze', '--json'], { DOCKER_HOST: `unix://${sock}` });
+        assert.strictEqual(r.code, 0, r.stderr);
+        const j = JSON.parse(r.stdout) as { daemon: { reachable: boolean; error: string }; steps: { cache: string; reason: string }[] };
+        assert.strictEqual(j.daemon.reachable, false);
+        assert.match(j.daemon.error, /time|did not answer/i);
+        assert.ok(j.steps.every((s) => s.cache === 'unknown' && /unreachable/.test(s.reason)));
+        assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
+      },
+    );
+  });
+
+  it('a daemon that answers garbage: unknown with the reason, no crash', async () => {
+    await withFakeDaemon(
+      (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{"this is": not json');
+      },
+      async (sock) => {
+        const r = await runAsync(['analyze', '--json'], { DOCKER_HOST: `unix://${sock}` });
+        assert.strictEqual(r.code, 0, r.stderr);
+        const j = JSON.parse(r.stdout) as { daemon: { reachable: boolean; error: string }; steps: { cache: string }[] };
+        assert.strictEqual(j.daemon.reachable, false);
+        assert.match(j.daemon.error, /malformed|unexpected/i);
+        assert.ok(j.steps.every((s) => s.cache === 'unknown'));
+      },
+    );
   });
 });
