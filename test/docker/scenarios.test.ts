@@ -83,6 +83,23 @@ const app = (nonce: string, base: string, dockerignore = 'Dockerfile\n.dockerign
   'debug.log': 'noise\n',
 });
 
+/** A builder stage whose output the final stage copies, next to a file of the final stage's own. */
+const builderAndFinal = (n: string, b: string): Record<string, string> => ({
+  Dockerfile: [
+    `FROM ${b} AS builder`,
+    'COPY src/ /src/',
+    `RUN cat /src/* > /out && echo ${n} >> /out`,
+    `FROM ${b}`,
+    'COPY site.txt /site.txt',
+    'COPY --from=builder /out /out',
+    'RUN cat /out',
+    '',
+  ].join('\n'),
+  '.dockerignore': 'Dockerfile\n',
+  'src/a.txt': `a ${n}\n`,
+  'site.txt': `s ${n}\n`,
+});
+
 const SCENARIOS: Scenario[] = [
   {
     name: 'source edit',
@@ -244,21 +261,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'multi-stage: builder input edited',
-    files: (n, b) => ({
-      Dockerfile: [
-        `FROM ${b} AS builder`,
-        'COPY src/ /src/',
-        `RUN cat /src/* > /out && echo ${n} >> /out`,
-        `FROM ${b}`,
-        'COPY site.txt /site.txt',
-        'COPY --from=builder /out /out',
-        'RUN cat /out',
-        '',
-      ].join('\n'),
-      '.dockerignore': 'Dockerfile\n',
-      'src/a.txt': `a ${n}\n`,
-      'site.txt': `s ${n}\n`,
-    }),
+    files: builderAndFinal,
     change: (c) => c.write('src/a.txt', `a, edited ${c.nonce}\n`),
     unknownAllowed: { 6: /depends on the output of stage builder/, 7: /depends on the output of stage builder/ },
     expect: (r) => {
@@ -268,21 +271,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'multi-stage: only the final stage edited',
-    files: (n, b) => ({
-      Dockerfile: [
-        `FROM ${b} AS builder`,
-        'COPY src/ /src/',
-        `RUN cat /src/* > /out && echo ${n} >> /out`,
-        `FROM ${b}`,
-        'COPY site.txt /site.txt',
-        'COPY --from=builder /out /out',
-        'RUN cat /out',
-        '',
-      ].join('\n'),
-      '.dockerignore': 'Dockerfile\n',
-      'src/a.txt': `a ${n}\n`,
-      'site.txt': `s ${n}\n`,
-    }),
+    files: builderAndFinal,
     change: (c) => c.write('site.txt', `s, edited ${c.nonce}\n`),
     expect: (r) => {
       assert.strictEqual(step(r, 2).cache, 'hit');
