@@ -102,13 +102,13 @@ export async function predict(input: PredictInput): Promise<PredictResult> {
       }
       continue;
     }
-    const results = !daemon.reachable
-      ? await offline(input, stage)
+    const { results, imageId } = !daemon.reachable
+      ? { results: await offline(input, stage), imageId: null }
       : input.builder === 'classic'
         ? await predictClassicStage(input, stage, baseImages, outcomes)
-        : await predictBuildkitStage(input, stage, baseImages, outcomes, stage.index === needed.targetIndex);
+        : { results: await predictBuildkitStage(input, stages, stage, baseImages, outcomes, stage.index === needed.targetIndex), imageId: null };
     results.forEach((o, i) => reports.push(report(stage.steps[i]!.inst, stageLabel, o, false)));
-    outcomes.set(stage.index, summarise(stage, results, outcomes.get(stage.index)?.imageId ?? null));
+    outcomes.set(stage.index, summarise(stage, results, imageId));
   }
   reports.sort((a, b) => a.line - b.line);
   const target = stages[needed.targetIndex]!;
@@ -247,7 +247,7 @@ async function predictClassicStage(
   stage: EvaluatedStage,
   baseImages: Map<string, ImageInspect | null>,
   outcomes: Map<number, StageOutcome>,
-): Promise<Outcome[]> {
+): Promise<{ results: Outcome[]; imageId: string | null }> {
   const { daemon, context } = input;
   const out: Outcome[] = [];
   const fromStep = stage.steps[0]!;
@@ -338,9 +338,7 @@ async function predictClassicStage(
     out.push({ cache: 'miss', reason: why.reason, size: await previousSize(daemon, step, baseSize), ...(why.files ? { changedFiles: why.files } : {}), ...extras });
     broken = `after line ${step.inst.line} rebuilds`;
   }
-  const last = out.every((o) => o.cache === 'hit') ? parentId : null;
-  outcomes.set(stage.index, { allHit: last !== null, firstMissLine: null, imageId: last });
-  return out;
+  return { results: out, imageId: out.every((o) => o.cache === 'hit') ? parentId : null };
 }
 
 function withHash(probe: ProbeConfig, hash: string): ProbeConfig {
@@ -535,6 +533,7 @@ interface OurLayerStep {
 
 async function predictBuildkitStage(
   input: PredictInput,
+  allStages: readonly EvaluatedStage[],
   stage: EvaluatedStage,
   baseImages: Map<string, ImageInspect | null>,
   outcomes: Map<number, StageOutcome>,
@@ -544,21 +543,32 @@ async function predictBuildkitStage(
   const out: Outcome[] = new Array(stage.steps.length);
   const fromStep = stage.steps[0]!;
   out[0] = fromOutcome(fromStep, baseImages, outcomes);
-  const base = fromStep.from!.stage === null ? (baseImages.get(fromStep.from!.ref) ?? null) : null;
-  const baseHistory = base ? (await daemon.imagesWithHistory()).find((i) => i.image.id === base.id)?.history.length ?? 0 : 0;
+  // A stage built FROM another stage continues that stage's history: the image of this stage carries the layer
+  // steps of its whole lineage (root stage first), and so must our side of the comparison.
+  const lineage: EvaluatedStage[] = [];
+  for (let s: EvaluatedStage | undefined = stage; s; ) {
+    lineage.unshift(s);
+    const parent: number | null = s.steps[0]!.from!.stage;
+    s = parent !== null ? allStages[parent] : undefined;
+  }
+  const rootFrom = lineage[0]!.steps[0]!.from!;
+  const base = rootFrom.stage === null ? (baseImages.get(rootFrom.ref) ?? null) : null;
   const images = await daemon.imagesWithHistory();
-  let candidates =
-    isTarget && (base || fromStep.from!.ref.toLowerCase() === 'scratch') ? candidatesFor(images, base, baseHistory) : [];
+  const baseHistory = base ? (images.find((i) => i.image.id === base.id)?.history.length ?? 0) : 0;
+  let candidates = isTarget && (base || rootFrom.ref.toLowerCase() === 'scratch') ? candidatesFor(images, base, baseHistory) : [];
   const readRecords = await daemon.buildCache();
   const records = readRecords ?? [];
 
   // Our layer steps with the ENV/USER/WORKDIR lines before each.
   const ours: OurLayerStep[] = [];
   const seenTexts: string[] = [];
-  stage.steps.slice(1).forEach((step, i) => {
-    if (LAYER_STEP.has(step.inst.keyword)) ours.push({ stepIndex: i + 1, step, envSig: envSigOf(seenTexts) });
-    seenTexts.push(step.buildkitHistory);
-  });
+  for (const s of lineage) {
+    s.steps.slice(1).forEach((step, i) => {
+      // Steps of ancestor stages are walked for the comparison only: their own stage reported them.
+      if (LAYER_STEP.has(step.inst.keyword)) ours.push({ stepIndex: s === stage ? i + 1 : -1, step, envSig: envSigOf(seenTexts) });
+      seenTexts.push(step.buildkitHistory);
+    });
+  }
 
   let broken: string | null = out[0]!.cache === 'hit' ? null : `builds on ${fromStep.from!.ref}, which is not cached`;
   let unknownFrom: string | null = null as string | null;
@@ -589,16 +599,16 @@ async function predictBuildkitStage(
       return previousSize(daemon, step, sizeNow);
     };
     const settle = (o: Outcome): void => {
-      out[stepIndex] = o;
+      if (stepIndex >= 0) out[stepIndex] = o;
       if (o.cache === 'miss') broken ??= `after line ${step.inst.line} rebuilds`;
       if (o.cache === 'unknown') unknownFrom ??= o.reason;
     };
     if (unknownFrom) {
-      out[stepIndex] = { cache: 'unknown', reason: unknownFrom, size: await prevSize(), ...extras };
+      if (stepIndex >= 0) out[stepIndex] = { cache: 'unknown', reason: unknownFrom, size: await prevSize(), ...extras };
       continue;
     }
     if (broken) {
-      out[stepIndex] = { cache: 'miss', reason: broken, size: await prevSize(), ...extras };
+      if (stepIndex >= 0) out[stepIndex] = { cache: 'miss', reason: broken, size: await prevSize(), ...extras };
       continue;
     }
     if (src && src.missing.length > 0) {
@@ -682,7 +692,7 @@ async function predictBuildkitStage(
     if (k === 0 && isTarget) {
       const moved = builtOnOtherBase(images, step, base);
       if (moved) {
-        settle({ cache: 'miss', reason: `base image ${fromStep.from!.ref} changed since the last build of this step (it was built on ${moved})`, size: await prevSize(), ...extras });
+        settle({ cache: 'miss', reason: `base image ${rootFrom.ref} changed since the last build of this step (it was built on ${moved})`, size: await prevSize(), ...extras });
         continue;
       }
     }
