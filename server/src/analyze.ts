@@ -125,6 +125,12 @@ export class Analyzer {
     };
   }
 
+  /** The context indexes opened so far (diagnostics read their entries; statistics their hash counters). */
+  async contextIndexes(): Promise<ContextIndex[]> {
+    const settled = await Promise.allSettled(this.contexts.values());
+    return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
   async dispose(): Promise<void> {
     for (const idx of this.contexts.values()) {
       try {

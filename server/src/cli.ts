@@ -20,6 +20,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     process.stdout.write(USAGE + '\n');
     return 0;
   }
+  if (cmd.command === 'lsp') {
+    // Loaded only here: `analyze` never pays for the LSP libraries. The server owns the process from now on and
+    // exits on the client's `exit` notification, so this promise never settles.
+    (await import('./lsp/languageServer.js')).runServer();
+    return new Promise<number>(() => undefined);
+  }
   const analyzer = new Analyzer({ env });
   try {
     const { report, dockerfileText } = await analyzer.analyze({

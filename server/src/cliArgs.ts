@@ -20,11 +20,19 @@ export interface HelpCommand {
   readonly command: 'help';
 }
 
-export type Command = AnalyzeCommand | HelpCommand;
+/** `layerlens lsp --stdio`: the language server; vscode-languageserver reads the transport flag from argv. */
+export interface LspCommand {
+  readonly command: 'lsp';
+}
+
+export type Command = AnalyzeCommand | HelpCommand | LspCommand;
+
+const LSP_TRANSPORTS = /^--(stdio|node-ipc|socket(=\d+)?|pipe(=.+)?|clientProcessId(=\d+)?)$/;
 
 export const USAGE = `Usage:
   layerlens analyze [DOCKERFILE] [--context DIR] [--target STAGE] [--build-arg K=V]...
                     [--builder buildkit|classic] [--json] [--no-color]
+  layerlens lsp --stdio      the language server, for any LSP client (Neovim, Helix, Emacs …)
 
 Predicts, for every instruction, the layer size and whether the next build hits the cache.
 Defaults: ./Dockerfile; context = the Dockerfile's folder; builder buildkit unless DOCKER_BUILDKIT=0.
@@ -33,6 +41,7 @@ Exit status: 0 on success (also when the daemon is unreachable), 2 on bad input.
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Command {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { command: 'help' };
   const [command, ...rest] = argv;
+  if (command === 'lsp') return parseLsp(rest);
   if (command !== 'analyze') throw new UsageError(`unknown command "${command}" (try: layerlens analyze --help)`);
   let dockerfile: string | null = null;
   let context: string | null = null;
@@ -89,4 +98,16 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     }
   }
   return { command: 'analyze', dockerfile: dockerfile ?? 'Dockerfile', context, target, buildArgs, builder, json, color };
+}
+
+function parseLsp(rest: readonly string[]): LspCommand {
+  if (rest.includes('--help') || rest.includes('-h')) throw new UsageError('usage: layerlens lsp --stdio (or --node-ipc, --socket=PORT, --pipe=NAME)');
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    // `--socket N` / `--pipe NAME` / `--clientProcessId N` take their value as the next word.
+    if (/^--(socket|pipe|clientProcessId)$/.test(a) && rest[i + 1] !== undefined) i++;
+    else if (!LSP_TRANSPORTS.test(a)) throw new UsageError(`unknown option ${a} for lsp (expected --stdio, --node-ipc, --socket=PORT or --pipe=NAME)`);
+  }
+  if (!rest.some((a) => /^--(stdio|node-ipc|socket|pipe)/.test(a))) throw new UsageError('lsp needs a transport: --stdio, --node-ipc, --socket=PORT or --pipe=NAME');
+  return { command: 'lsp' };
 }

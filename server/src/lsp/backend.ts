@@ -1,0 +1,111 @@
+// What the language server needs from the engine, as one interface: the real one wraps an Analyzer (context
+// indexes, daemon snapshot, event stream); in-process tests substitute a fake that returns canned reports.
+
+import * as path from 'path';
+import { Analyzer, type AnalyzeRequest, type AnalyzeResult } from '../analyze';
+import type { ContextIndex } from '../context/contextIndex';
+import type { DaemonEvent, EventStreamStatus } from '../docker/daemonClient';
+import type { DaemonInfo } from '../docker/types';
+import type { ContextFacts } from '../engine/diagnostics';
+import type { Builder } from '../engine/report';
+import { measureCacheBytes, type CacheBytesRequest, type CacheBytesResult } from './cacheBytes';
+
+export interface Disposable {
+  dispose(): void;
+}
+
+export interface HashStats {
+  readonly filesRead: number;
+  readonly bytesRead: number;
+}
+
+export interface ContextKey {
+  readonly contextDir: string;
+  readonly dockerfile: string;
+  readonly builder: Builder;
+}
+
+export interface AnalysisBackend {
+  analyze(req: AnalyzeRequest): Promise<AnalyzeResult>;
+  invalidateDaemon(): void;
+  /** Keeps the context index current through a file watcher; `onChange` runs after changed paths were re-statted. */
+  watchContext(key: ContextKey, onChange: (rels: string[]) => void): Promise<Disposable>;
+  /** What diagnostics need from an indexed context; null when the backend has not indexed it. */
+  contextFacts(key: ContextKey): ContextFacts | null;
+  /** Absolute path of the ignore file in effect for that context, or null when there is none. */
+  ignoreFilePath(key: ContextKey): string | null;
+  hashStats(): HashStats;
+  daemonInfo(): Promise<DaemonInfo>;
+  daemonEvents(onEvent: (e: DaemonEvent) => void, onStatus: (s: EventStreamStatus) => void): Disposable;
+  /** Package-cache bytes in the layers of built RUN steps (best effort, may read image layers). */
+  cacheBytes(requests: readonly CacheBytesRequest[]): Promise<CacheBytesResult>;
+  dispose(): Promise<void>;
+}
+
+/** Image and builder events that change what is cached; container commits are classic-builder steps. */
+export const DAEMON_EVENT_FILTERS: Readonly<Record<string, readonly string[]>> = {
+  type: ['image', 'builder', 'container'],
+  event: ['commit', 'delete', 'import', 'load', 'pull', 'tag', 'untag', 'prune'],
+};
+
+export function analyzerBackend(analyzer: Analyzer): AnalysisBackend {
+  const indexOf = (key: ContextKey): ContextIndex | null => findIndex(analyzer, key);
+  return {
+    analyze: async (req) => {
+      try {
+        return await analyzer.analyze(req);
+      } finally {
+        await settleIndexes(analyzer);
+      }
+    },
+    invalidateDaemon: () => analyzer.invalidateDaemon(),
+    watchContext: async (key, onChange) => {
+      const w = await analyzer.watchContext(key.contextDir, key.dockerfile, key.builder, onChange);
+      await settleIndexes(analyzer);
+      return w;
+    },
+    contextFacts: (key) => {
+      const idx = indexOf(key);
+      if (!idx) return null;
+      const ignore = idx.dockerignoreFile?.path ?? null;
+      const ignoreRel = ignore ? path.relative(idx.contextDir, ignore).split(path.sep).join('/') : null;
+      return {
+        entries: idx.entries,
+        dockerfileRel: idx.dockerfileRel,
+        dockerignoreRel: ignoreRel !== null && !ignoreRel.startsWith('..') ? ignoreRel : null,
+        builder: idx.builder,
+      };
+    },
+    ignoreFilePath: (key) => indexOf(key)?.dockerignoreFile?.path ?? null,
+    hashStats: () => {
+      let filesRead = 0;
+      let bytesRead = 0;
+      for (const idx of allIndexes(analyzer)) {
+        filesRead += idx.hashCache.stats.filesRead;
+        bytesRead += idx.hashCache.stats.bytesRead;
+      }
+      return { filesRead, bytesRead };
+    },
+    daemonInfo: () => analyzer.client.info(),
+    daemonEvents: (onEvent, onStatus) => analyzer.client.events(DAEMON_EVENT_FILTERS, onEvent, onStatus),
+    cacheBytes: (requests) => measureCacheBytes(analyzer.client, requests),
+    dispose: () => analyzer.dispose(),
+  };
+}
+
+/** Indexes whose opening finished, per analyzer, so that reads stay synchronous (hovers and hints answer from memory). */
+const settled = new WeakMap<Analyzer, ContextIndex[]>();
+
+async function settleIndexes(analyzer: Analyzer): Promise<void> {
+  settled.set(analyzer, await analyzer.contextIndexes());
+}
+
+function allIndexes(analyzer: Analyzer): ContextIndex[] {
+  return settled.get(analyzer) ?? [];
+}
+
+function findIndex(analyzer: Analyzer, key: ContextKey): ContextIndex | null {
+  const ctx = path.resolve(key.contextDir);
+  const df = path.resolve(key.dockerfile);
+  return allIndexes(analyzer).find((i) => i.contextDir === ctx && i.dockerfilePath === df && i.builder === key.builder) ?? null;
+}
