@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 'use strict';
-// Runs the bundled CLI when present (packaged builds), else the compiled sources (a checkout after `npm run build`).
+// Runs the compiled sources in a checkout (`npm run build` keeps them current), else the bundle a package ships.
+// A checkout may also hold an older bundle in dist/: the sources win so that it never shadows them.
 const path = require('path');
 const fs = require('fs');
 const bundled = path.join(__dirname, '..', 'dist', 'cli.js');
 const compiled = path.join(__dirname, '..', 'out', 'server', 'src', 'cli.js');
-const entry = fs.existsSync(bundled) ? bundled : compiled;
+const entry = fs.existsSync(compiled) ? compiled : bundled;
 if (!fs.existsSync(entry)) {
   process.stderr.write('layerlens: not built yet: run `npm run build` first\n');
   process.exit(2);

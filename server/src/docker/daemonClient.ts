@@ -12,6 +12,7 @@ import {
   ConnectionResolution, FileReader, nodeFileReader, resolveConnection,
 } from './connection';
 import { DaemonError, errorText, ValidationError } from './errors';
+import { ImageDetailsStore } from './imageDetailsStore';
 import { defaultCacheRoot, isDiffId, LayerDiskCache } from './layerCache';
 import { SaveArchiveScanner, SaveFormatError } from './layerScan';
 import { TarFormatError } from './tar';
@@ -184,6 +185,8 @@ export class DaemonClient {
   private readonly exportTimeoutMs: number;
   private readonly exportIdleTimeoutMs: number;
   private readonly cache: LayerDiskCache | null;
+  /** Inspect + history per image ID on disk (immutable per ID); null when caching is off. */
+  readonly imageDetails: ImageDetailsStore | null;
   private readonly inflightExports = new Map<string, ExportJob>();
   private readonly stopEarly: boolean;
   private counters = { requests: 0, exports: 0, layerCacheHits: 0, cacheWriteErrors: 0 };
@@ -199,6 +202,7 @@ export class DaemonClient {
     this.stopEarly = options.stopExportEarly ?? false;
     const root = options.cacheDir === undefined ? defaultCacheRoot() : options.cacheDir;
     this.cache = root === null ? null : new LayerDiskCache(root);
+    this.imageDetails = root === null ? null : ImageDetailsStore.forHost(root, connection.host);
   }
 
   /** Resolves the connection like the docker CLI (see connection.ts) and creates a client. */

@@ -4,6 +4,7 @@
 // across calls: a refresh only fetches images that are new. Nothing here throws: problems become `daemon.error`.
 
 import { DaemonClient } from './daemonClient';
+import type { ImageDetails } from './imageDetailsStore';
 import { DaemonError, errorText } from './errors';
 import type { BuildCacheRecord, DaemonInfo, HistoryEntry, ImageInspect, ImageSummary } from './types';
 
@@ -36,10 +37,6 @@ export interface SnapshotOptions {
   readonly buildCache?: boolean;
 }
 
-interface ImageDetails {
-  readonly inspect: ImageInspect;
-  readonly history: readonly HistoryEntry[];
-}
 
 /** Per-client, per-image-ID memo. Holds promises so concurrent snapshots share in-flight requests. */
 const detailCache = new WeakMap<DaemonClient, Map<string, Promise<ImageDetails | null>>>();
@@ -53,8 +50,15 @@ function detailsFor(client: DaemonClient, id: string): Promise<ImageDetails | nu
   const hit = m.get(id);
   if (hit) return hit;
   const memo = m;
-  const p = Promise.all([client.inspectImage(id), client.history(id)])
-    .then(([inspect, history]) => ({ inspect, history }) as ImageDetails)
+  const store = client.imageDetails;
+  const p = (store ? store.get(id) : Promise.resolve(undefined))
+    .then(async (stored) => {
+      if (stored) return stored;
+      const [inspect, history] = await Promise.all([client.inspectImage(id), client.history(id)]);
+      const fetched: ImageDetails = { inspect, history };
+      await store?.set(id, fetched);
+      return fetched;
+    })
     .catch((e: unknown) => {
       memo.delete(id); // never cache failures
       // The image went away between listing and inspecting: not an error, just skip it.
@@ -139,13 +143,15 @@ export async function loadDaemonSnapshot(client: DaemonClient, opts: SnapshotOpt
         try {
           const d = await detailsFor(client, id);
           if (d) {
-            inspects.set(id, d.inspect);
+            // Tags move between images: the listing is current, a stored inspect may not be.
+            inspects.set(id, { ...d.inspect, repoTags: images.get(id)!.repoTags });
             histories.set(id, d.history);
           }
         } catch (e) {
           failures.push(errorText(e));
         }
       });
+      await client.imageDetails?.persist(new Set(images.keys()));
       if (failures.length > 0) {
         problems.push(`could not read ${failures.length} image(s): ${failures[0]}${failures.length > 1 ? ' (and more)' : ''}`);
       }

@@ -1,0 +1,79 @@
+// Inspect and history of an image never change for a given image ID (the ID is the hash of its config), so a
+// fresh process need not ask the daemon again for the images it already knows: a CLI run on a daemon with a
+// thousand images would otherwise spend seconds on two thousand requests before predicting anything.
+// One file per daemon host under the cache root; a corrupt or foreign file is ignored, never an error.
+
+import { createHash } from 'crypto';
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import type { HistoryEntry, ImageInspect } from './types';
+
+const FORMAT = 1;
+
+export interface ImageDetails {
+  readonly inspect: ImageInspect;
+  readonly history: readonly HistoryEntry[];
+}
+
+export class ImageDetailsStore {
+  private entries: Map<string, ImageDetails> | null = null;
+  private dirty = false;
+  private loading: Promise<Map<string, ImageDetails>> | null = null;
+
+  constructor(private readonly file: string) {}
+
+  static forHost(cacheRoot: string, host: string): ImageDetailsStore {
+    const key = createHash('sha256').update(host).digest('hex').slice(0, 32);
+    return new ImageDetailsStore(path.join(cacheRoot, 'images', `${key}.json`));
+  }
+
+  async get(id: string): Promise<ImageDetails | undefined> {
+    return (await this.load()).get(id);
+  }
+
+  async set(id: string, details: ImageDetails): Promise<void> {
+    (await this.load()).set(id, details);
+    this.dirty = true;
+  }
+
+  /** Writes the store when it changed, keeping only images still present. Failures are ignored: it is a cache. */
+  async persist(present: ReadonlySet<string>): Promise<void> {
+    const entries = await this.load();
+    for (const id of [...entries.keys()]) {
+      if (!present.has(id)) {
+        entries.delete(id);
+        this.dirty = true;
+      }
+    }
+    if (!this.dirty) return;
+    this.dirty = false;
+    const body = JSON.stringify({ format: FORMAT, images: Object.fromEntries(entries) });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    try {
+      await fsp.mkdir(path.dirname(this.file), { recursive: true });
+      await fsp.writeFile(tmp, body);
+      await fsp.rename(tmp, this.file);
+    } catch {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  private load(): Promise<Map<string, ImageDetails>> {
+    if (this.entries) return Promise.resolve(this.entries);
+    this.loading ??= fsp
+      .readFile(this.file, 'utf8')
+      .then((text) => {
+        const parsed = JSON.parse(text) as { format?: unknown; images?: unknown };
+        if (parsed.format !== FORMAT || typeof parsed.images !== 'object' || parsed.images === null) return new Map<string, ImageDetails>();
+        return new Map(Object.entries(parsed.images as Record<string, ImageDetails>).filter(([, d]) => isDetails(d)));
+      })
+      .catch(() => new Map<string, ImageDetails>())
+      .then((m) => (this.entries = m));
+    return this.loading;
+  }
+}
+
+function isDetails(d: unknown): d is ImageDetails {
+  const x = d as { inspect?: { id?: unknown; layers?: unknown }; history?: unknown };
+  return typeof x?.inspect?.id === 'string' && Array.isArray(x.inspect.layers) && Array.isArray(x.history);
+}
