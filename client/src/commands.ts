@@ -1,0 +1,3 @@
+// Command identifiers, declared once (package.json `contributes.commands` lists the same ids).
+export const SHOW_LOG_COMMAND = 'layerLens.showLog';
+export const REFRESH_COMMAND = 'layerLens.refresh';

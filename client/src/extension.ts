@@ -1,0 +1,42 @@
+// Entry point of the VS Code extension (bundled to dist/client.js).
+//
+// Two lifetimes, disposed explicitly:
+//   - extension: the output channel, the status bar item, the commands (context.subscriptions);
+//   - server session: the LanguageClient and the handlers registered on it (ServerSession), replaced on refresh.
+import * as vscode from 'vscode';
+import { REFRESH_COMMAND, SHOW_LOG_COMMAND } from './commands';
+import { ServerSession } from './serverSession';
+import { DaemonStatusItem } from './statusBar';
+
+let session: ServerSession | null = null;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel('Layer Lens', { log: true });
+  const status = new DaemonStatusItem();
+  const current = new ServerSession({ serverModule: context.asAbsolutePath('dist/server.js'), output, status });
+  session = current;
+  context.subscriptions.push(
+    output,
+    status,
+    vscode.commands.registerCommand(SHOW_LOG_COMMAND, () => output.show(true)),
+    // A fresh server: new daemon connection and snapshot, settings re-read, contexts re-checked (hashes come
+    // from the on-disk cache, so this is cheap).
+    vscode.commands.registerCommand(REFRESH_COMMAND, () =>
+      current.restart().catch(() => {
+        void vscode.window.showErrorMessage('Layer Lens: the language server did not start; see the log.', 'Show Log').then((choice) => {
+          if (choice) output.show(true);
+        });
+      }),
+    ),
+  );
+  output.info(`Layer Lens ${String(context.extension.packageJSON.version)} activated (VS Code ${vscode.version}, workspace ${vscode.workspace.isTrusted ? 'trusted' : 'restricted'})`);
+  // A server that fails to start leaves the extension active: the status bar says so and Refresh can retry.
+  await current.start().catch(() => undefined);
+}
+
+export async function deactivate(): Promise<void> {
+  const s = session;
+  session = null;
+  // Awaited by VS Code: the server gets its shutdown/exit instead of being orphaned.
+  await s?.stop();
+}

@@ -1,0 +1,96 @@
+// Bundles the three Node entry points of Layer Lens with esbuild (tsc only type-checks; see tsconfig.json):
+//   client/src/extension.ts → dist/client.js   (VS Code extension host; `vscode` is provided at run time)
+//   server/src/server.ts    → dist/server.js   (language server, started by the client over IPC, or `--stdio`)
+//   server/src/cli.ts       → dist/cli.js      (`layerlens` from a terminal; bin/layerlens.js prefers it)
+//
+// Usage: node esbuild.mjs [--production] [--watch] [--only=client,server,cli]
+//   --production  minified, no source maps (what `npm run package` puts in the .vsix)
+//   default       readable output with linked source maps, for debugging
+//
+// Native optional parts: dockerode → docker-modem → ssh2 tries `require('cpu-features')` and
+// `require('./crypto/build/Release/sshcrypto.node')` inside try/catch and falls back to pure JavaScript when they
+// are absent. Both are kept external so that (a) esbuild never has to load a .node file (which exists only where
+// npm ran ssh2's install script) and (b) at run time the require fails inside ssh2's try/catch and the pure-JS path
+// is used. `ssh://` hosts therefore work from the bundle without any native module.
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const production = args.includes('--production');
+const watch = args.includes('--watch');
+const onlyArg = args.find((a) => a.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
+
+/** Modules that must stay `require()` calls in the output. */
+const nativeOptional = ['cpu-features', '*.node'];
+
+const entries = [
+  {
+    name: 'client',
+    entry: 'client/src/extension.ts',
+    outfile: 'dist/client.js',
+    // VS Code 1.82's extension host runs Node 18.
+    target: 'node18',
+    external: ['vscode'],
+  },
+  { name: 'server', entry: 'server/src/server.ts', outfile: 'dist/server.js', target: 'node18', external: nativeOptional },
+  { name: 'cli', entry: 'server/src/cli.ts', outfile: 'dist/cli.js', target: 'node20', external: nativeOptional },
+].filter((e) => only === null || only.has(e.name));
+
+function options(e) {
+  return {
+    absWorkingDir: root,
+    entryPoints: [e.entry],
+    outfile: e.outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: e.target,
+    external: e.external,
+    minify: production,
+    sourcemap: production ? false : 'linked',
+    // Keeps class/function names in stack traces and logs even when minified.
+    keepNames: true,
+    legalComments: production ? 'none' : 'inline',
+    metafile: true,
+    logLevel: 'warning',
+    define: { 'process.env.NODE_ENV': production ? '"production"' : '"development"' },
+  };
+}
+
+function kib(bytes) {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+async function main() {
+  const missing = entries.filter((e) => !fs.existsSync(path.join(root, e.entry)));
+  if (missing.length > 0) {
+    console.error(`esbuild.mjs: missing entry point(s): ${missing.map((e) => e.entry).join(', ')}`);
+    process.exit(1);
+  }
+  // A production bundle must not ship stale source maps from an earlier debug bundle.
+  if (production) {
+    for (const e of entries) fs.rmSync(path.join(root, `${e.outfile}.map`), { force: true });
+  }
+  if (watch) {
+    const contexts = await Promise.all(entries.map((e) => esbuild.context(options(e))));
+    await Promise.all(contexts.map((c) => c.watch()));
+    console.log(`esbuild.mjs: watching ${entries.map((e) => e.entry).join(', ')}`);
+    return;
+  }
+  const started = Date.now();
+  const results = await Promise.all(entries.map((e) => esbuild.build(options(e))));
+  for (const [i, r] of results.entries()) {
+    const out = r.metafile.outputs[entries[i].outfile];
+    console.log(`  ${entries[i].outfile.padEnd(16)} ${kib(out.bytes).padStart(11)}  (${entries[i].entry})`);
+  }
+  console.log(`esbuild.mjs: ${production ? 'production' : 'development'} bundle in ${Date.now() - started} ms`);
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,158 @@
+// The packaged .vsix: what it contains, and that its language server runs on its own — extracted from the .vsix
+// into an empty folder (no node_modules anywhere near it) and spoken to over stdio, as Neovim or Helix would.
+// An ssh:// daemon host exercises dockerode's ssh2, whose native parts (cpu-features, sshcrypto.node) are not
+// bundled: it must load its pure-JavaScript fallbacks and report the host unreachable, not crash.
+import * as assert from 'assert';
+import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  createMessageConnection,
+  ExitNotification,
+  InitializedNotification,
+  InitializeRequest,
+  ShutdownRequest,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from 'vscode-languageserver/node';
+import { REFRESH_COMMAND, SHOW_LOG_COMMAND } from '../../client/src/commands';
+import { DOCKERFILE_NAME_PATTERNS } from '../../client/src/documentSelector';
+import { DaemonStatusNotification, DEFAULT_SETTINGS, SETTINGS_SECTION, type DaemonStatusParams } from '../../server/src/protocol';
+import { requireDaemon } from '../docker/harness';
+import { packagedVsix, zipEntries } from './vsix';
+
+/** Everything the .vsix may hold: the bundles and the manifest files (no sources, maps, tests or node_modules). */
+const ALLOWED = [
+  /^\[Content_Types\]\.xml$/,
+  /^extension\.vsixmanifest$/,
+  /^extension\/package\.json$/,
+  /^extension\/(readme|changelog)\.md$/i,
+  /^extension\/LICENSE(\.txt)?$/,
+  /^extension\/images\/icon\.png$/,
+  /^extension\/dist\/(client|server)\.js$/,
+  /^extension\/dist\/webview\/[^/]+\.(js|css)$/,
+];
+
+describe('packaged .vsix and its bundled language server', function () {
+  this.timeout(240_000);
+  let vsix = '';
+  let serverJs = '';
+  let dir = '';
+
+  before(async function () {
+    vsix = await packagedVsix();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-bundle-'));
+    const server = zipEntries(vsix).find((e) => e.name === 'extension/dist/server.js');
+    assert.ok(server, 'the .vsix has no extension/dist/server.js');
+    serverJs = path.join(dir, 'server.js');
+    fs.writeFileSync(serverJs, server.read());
+  });
+
+  after(function () {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('holds only the bundles and manifest files', function () {
+    const names = zipEntries(vsix).map((e) => e.name);
+    const unexpected = names.filter((n) => !ALLOWED.some((re) => re.test(n)));
+    assert.deepStrictEqual(unexpected, [], `unexpected files in the .vsix: ${unexpected.join(', ')}`);
+    for (const required of ['extension/package.json', 'extension/dist/client.js', 'extension/dist/server.js']) {
+      assert.ok(names.includes(required), `${required} missing from the .vsix (${names.join(', ')})`);
+    }
+    const size = fs.statSync(vsix).size;
+    console.log(`      .vsix: ${(size / 1024).toFixed(0)} KiB, ${names.length} entries`);
+    // A guard against bundling something huge by accident (today: ~0.4 MiB).
+    assert.ok(size < 3 * 1024 * 1024, `the .vsix is ${size} bytes`);
+  });
+
+  it('activates only on Dockerfiles, contributes its commands and settings, guards the daemon setting', function () {
+    const manifestEntry = zipEntries(vsix).find((e) => e.name === 'extension/package.json');
+    assert.ok(manifestEntry);
+    const manifest = JSON.parse(manifestEntry.read().toString('utf8')) as Manifest;
+    assert.strictEqual(manifest.main, './dist/client.js');
+    assert.deepStrictEqual(manifest.activationEvents, ['onLanguage:dockerfile', ...DOCKERFILE_NAME_PATTERNS.map((p) => `workspaceContains:${p}`)]);
+    assert.deepStrictEqual(manifest.contributes.commands.map((c) => c.command).sort(), [REFRESH_COMMAND, SHOW_LOG_COMMAND].sort());
+    // One contributed setting per setting the server reads: a default with named fields (`inlayHints: { enabled }`) is
+    // a group of dotted settings; a primitive or an empty map (`buildArgs: {}`) is one setting.
+    const expected = Object.entries(DEFAULT_SETTINGS)
+      .flatMap(([k, v]) => (typeof v === 'object' && Object.keys(v).length > 0 ? Object.keys(v).map((n) => `${k}.${n}`) : [k]))
+      .map((k) => `${SETTINGS_SECTION}.${k}`)
+      .sort();
+    const props = manifest.contributes.configuration.properties;
+    assert.deepStrictEqual(Object.keys(props).sort(), expected);
+    // A workspace (a cloned repository) must not point the extension at another daemon.
+    assert.strictEqual(props['layerLens.dockerHost']?.scope, 'machine');
+    assert.ok(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations.includes('layerLens.dockerHost'));
+  });
+
+  it('serves over stdio from the extracted bundle and reports the local daemon', async function () {
+    await requireDaemon(this);
+    const status = await daemonStatusFrom(serverJs, '');
+    assert.strictEqual(status.state, 'connected', JSON.stringify(status));
+    assert.match(status.version ?? '', /^\d+\.\d+/);
+  });
+
+  it('reports an ssh:// host as unreachable (ssh2 runs without its native parts)', async function () {
+    // Port 1 on the loopback refuses at once: the ssh2 client is created, connects and fails cleanly.
+    const status = await daemonStatusFrom(serverJs, 'ssh://nobody@127.0.0.1:1');
+    assert.strictEqual(status.state, 'unreachable', JSON.stringify(status));
+    assert.strictEqual(status.host, 'ssh://nobody@127.0.0.1:1');
+    assert.match(status.reason ?? '', /ECONNREFUSED|refused/i, JSON.stringify(status));
+  });
+});
+
+interface Manifest {
+  main: string;
+  activationEvents: string[];
+  contributes: { commands: { command: string }[]; configuration: { properties: Record<string, { scope?: string }> } };
+  capabilities: { untrustedWorkspaces: { restrictedConfigurations: string[] } };
+}
+
+/**
+ * Starts `node server.js --stdio` with `layerLens.dockerHost` = host, resolves the first daemon status it sends,
+ * then shuts it down and checks that the process exits by itself.
+ */
+async function daemonStatusFrom(serverJs: string, host: string): Promise<DaemonStatusParams> {
+  const proc = spawn(process.execPath, [serverJs, '--stdio'], { cwd: path.dirname(serverJs), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+  conn.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => ({ dockerHost: host })));
+  conn.onRequest('client/registerCapability', () => null);
+  const status = new Promise<DaemonStatusParams>((resolve) => conn.onNotification(DaemonStatusNotification, resolve));
+  conn.listen();
+  try {
+    await withDeadline(
+      conn.sendRequest(InitializeRequest.type, {
+        processId: process.pid,
+        rootUri: null,
+        workspaceFolders: null,
+        capabilities: { workspace: { configuration: true } },
+      }),
+      30_000,
+      'initialize',
+      proc,
+      () => stderr,
+    );
+    await conn.sendNotification(InitializedNotification.type, {});
+    const s = await withDeadline(status, 30_000, 'the daemon status notification', proc, () => stderr);
+    await withDeadline(conn.sendRequest(ShutdownRequest.type), 10_000, 'shutdown', proc, () => stderr);
+    await conn.sendNotification(ExitNotification.type);
+    const code = await withDeadline(exited, 10_000, 'the server to exit after `exit`', proc, () => stderr);
+    assert.strictEqual(code, 0, `server exit code ${code}; stderr:\n${stderr}`);
+    return s;
+  } finally {
+    conn.dispose();
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  }
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string, proc: ChildProcess, stderr: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms (server pid ${proc.pid}); stderr:\n${stderr()}`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
