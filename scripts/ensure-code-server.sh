@@ -67,8 +67,8 @@ ensure_packages() {
     command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install ${missing[*]} by hand"
     say "installing missing packages: ${missing[*]} (apt-get update + apt-get install -y; ~2 min)"
     # Lock::Timeout: wait for another apt-get (e.g. scripts/ensure-docker.sh running alongside) instead of failing.
-    as_root apt-get -o DPkg::Lock::Timeout=600 update -q || die "apt-get update failed"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" \
+    as_root flock -w 900 /tmp/layerlens-apt.lock apt-get -o DPkg::Lock::Timeout=600 update -q || die "apt-get update failed"
+    as_root flock -w 900 /tmp/layerlens-apt.lock env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" \
       || die "apt-get install ${missing[*]} failed"
   fi
   [ -x /usr/bin/chromium ] || die "/usr/bin/chromium missing after installing the chromium package"

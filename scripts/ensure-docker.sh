@@ -91,9 +91,9 @@ install_packages() {
     added_policy=1
   fi
   local rc=0
-  as_root apt-get update -q || rc=$?
+  as_root flock -w 900 /tmp/layerlens-apt.lock apt-get update -q || rc=$?
   if [ "$rc" -eq 0 ]; then
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    as_root flock -w 900 /tmp/layerlens-apt.lock env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
       docker.io busybox-static || rc=$?
   fi
