@@ -17,6 +17,8 @@ import type { ContextReader, DaemonEvidence, ImageWithHistory } from './engine/i
 import { predict } from './engine/predict';
 import type { AnalysisReport, Builder } from './engine/report';
 
+const MAX_LAYERS_IN_MEMORY = 16;
+
 /** Bad input from the user: the CLI prints the message and exits 2. */
 export class AnalyzeError extends Error {}
 
@@ -51,6 +53,7 @@ export class Analyzer {
   /** Contexts kept current by a file watcher: no re-walk needed before analysing. */
   private readonly watched = new Set<string>();
   private snapshot: Promise<DaemonSnapshot> | null = null;
+  private readonly layers = new Map<string, Promise<readonly LayerFileEntry[] | null>>();
   private readonly cacheDir: string | null | undefined;
 
   constructor(opts: AnalyzerOptions = {}) {
@@ -90,7 +93,7 @@ export class Analyzer {
       builder,
       target: req.target ?? null,
       buildArgs: req.buildArgs ?? {},
-      context: contextReader(index),
+      context: contextReader(index, await rootCtime(contextDir)),
       daemon: this.evidence(snapshot),
     });
     if ('error' in result) throw new AnalyzeError(result.error);
@@ -166,13 +169,36 @@ export class Analyzer {
     return this.snapshot;
   }
 
+  /**
+   * A layer's files never change for a diff ID: kept in memory (a bounded number of layers) on top of the
+   * client's disk cache, so re-analysis after a keystroke does not re-read a 20,000-entry listing.
+   */
+  private layerFiles(imageId: string, diffId: string): Promise<readonly LayerFileEntry[] | null> {
+    const hit = this.layers.get(diffId);
+    if (hit) {
+      this.layers.delete(diffId); // re-insert: most recently used last
+      this.layers.set(diffId, hit);
+      return hit;
+    }
+    const p = this.client
+      .layerFiles(imageId, [diffId])
+      .then((m) => m.get(diffId) ?? null)
+      .catch(() => null);
+    this.layers.set(diffId, p);
+    void p.then((files) => {
+      if (files === null) this.layers.delete(diffId);
+    });
+    while (this.layers.size > MAX_LAYERS_IN_MEMORY) this.layers.delete(this.layers.keys().next().value!);
+    return p;
+  }
+
   private evidence(snap: DaemonSnapshot): DaemonEvidence {
-    const client = this.client;
     const inspected = (ids: readonly string[]): ImageInspect[] =>
       ids.map((id) => snap.inspects.get(id)).filter((x): x is ImageInspect => x !== undefined);
     let withHistory: ImageWithHistory[] | null = null;
     return {
       reachable: snap.daemon.reachable,
+      local: snap.daemon.host.startsWith('unix://'),
       error: snap.daemon.error,
       imageByRef: async (ref) => {
         const id = resolveRef(snap, ref);
@@ -186,13 +212,7 @@ export class Analyzer {
         }));
         return withHistory;
       },
-      layerFiles: async (imageId, diffId): Promise<readonly LayerFileEntry[] | null> => {
-        try {
-          return (await client.layerFiles(imageId, [diffId])).get(diffId) ?? null;
-        } catch {
-          return null;
-        }
-      },
+      layerFiles: (imageId, diffId) => this.layerFiles(imageId, diffId),
       buildCache: async () => (snap.daemon.reachable && snap.buildCacheError === null ? snap.buildCache : null),
       allInspected: async () => [...snap.inspects.values()],
     };
@@ -203,8 +223,17 @@ function contextKey(contextDir: string, dockerfile: string, builder: Builder): s
   return `${contextDir}\0${dockerfile}\0${builder}`;
 }
 
-function contextReader(index: ContextIndex): ContextReader {
+async function rootCtime(dir: string): Promise<number | null> {
+  try {
+    return (await fs.stat(dir)).ctimeMs;
+  } catch {
+    return null;
+  }
+}
+
+function contextReader(index: ContextIndex, rootCtimeMs: number | null): ContextReader {
   return {
+    ctimeOf: (rel) => (rel === '' ? rootCtimeMs : (index.get(rel)?.ctimeMs ?? null)),
     resolve: (sources) => resolveSources(index, sources),
     layerBytes: (matches: readonly SourceMatch[]) => layerBytes(matches),
     contentHash: (rel) => index.contentHash(rel),

@@ -11,6 +11,8 @@ export interface ContextEntry {
   /** st_size; for symlinks the length of the link text. */
   readonly size: number;
   readonly mtimeMs: number;
+  /** Status change time: moves on any write, chmod, chown or rename of the entry (mtime does not on chmod). */
+  readonly ctimeMs?: number;
   readonly ino: number;
   readonly dev: number;
   readonly nlink: number;

@@ -59,13 +59,14 @@ export function entryFromStats(rel: string, st: Stats, linkTarget?: string, impl
     mode: number;
     size: number;
     mtimeMs: number;
+    ctimeMs: number;
     ino: number;
     dev: number;
     nlink: number;
     linkTarget?: string;
     rdev?: number;
     implicit?: boolean;
-  } = { rel, kind, mode: st.mode, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev, nlink: st.nlink };
+  } = { rel, kind, mode: st.mode, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev, nlink: st.nlink };
   if (kind === 'symlink' && linkTarget !== undefined) e.linkTarget = linkTarget;
   if (st.isCharacterDevice() || st.isBlockDevice()) e.rdev = st.rdev;
   if (implicit) e.implicit = true;

@@ -13,6 +13,8 @@ export interface ContextReader {
   contentHash(rel: string): Promise<string>;
   /** The classic builder's `file:`/`dir:`/`multi:` hash of these matches for one client variant. */
   classicHash(matches: readonly SourceMatch[], variant: TarModeVariant): Promise<string>;
+  /** ctime of a context entry ('' = the context folder); null when unknown. */
+  ctimeOf(rel: string): number | null;
 }
 
 /** A file as it lands in the image: what BuildKit's content key covers (mtime excluded). */
@@ -37,6 +39,8 @@ export interface ImageWithHistory {
 
 export interface DaemonEvidence {
   readonly reachable: boolean;
+  /** The daemon shares this machine's clock (unix socket): its timestamps compare with file times. */
+  readonly local: boolean;
   readonly error: string | null;
   /** An image by reference or ID; null when absent locally. */
   imageByRef(ref: string): Promise<ImageInspect | null>;

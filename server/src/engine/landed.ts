@@ -19,6 +19,31 @@ function basename(rel: string): string {
 }
 
 /** Files (and symlinks) a COPY lands, with image paths; directories are left out (they carry no bytes). */
+/**
+ * Whether nothing a COPY takes has changed since `sinceMs`: no entry (file, folder or link) of its sources, nor the
+ * context folder for a whole-context source, had its status changed after it. ctime, not mtime: it also moves on
+ * chmod and rename, and cannot be set back by tools that preserve times. A folder's ctime moves when an entry is
+ * added, removed or renamed in it. Lets an unchanged source skip reading every file and the old layer.
+ */
+export function unchangedSince(ctx: ContextReader, matches: readonly SourceMatch[], sinceMs: number): boolean {
+  const before = (rel: string): boolean => {
+    const t = ctx.ctimeOf(rel);
+    return t !== null && t <= sinceMs;
+  };
+  for (const m of matches) {
+    for (const root of m.roots) {
+      // The root folder and the folder holding a root: entries added, removed or renamed there move their ctime.
+      const at = root.target ?? root.rel;
+      if (!before(at) || !before(at.includes('/') ? at.slice(0, at.lastIndexOf('/')) : '')) return false;
+      for (const sel of root.entries) {
+        const t = sel.entry.ctimeMs;
+        if (t === undefined || t > sinceMs) return false;
+      }
+    }
+  }
+  return true;
+}
+
 export async function landedFiles(ctx: ContextReader, copy: CopySpec, matches: readonly SourceMatch[]): Promise<LandedFile[]> {
   const roots = matches.flatMap((m) => m.roots);
   const destIsDir = copy.dest.endsWith('/') || copy.dest === '.' || roots.length > 1 || roots.some((r) => r.kind === 'dir');
