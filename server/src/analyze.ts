@@ -18,6 +18,7 @@ import { predict } from './engine/predict';
 import type { AnalysisReport, Builder } from './engine/report';
 
 const MAX_LAYERS_IN_MEMORY = 16;
+const PERSIST_DELAY_MS = 5_000;
 
 /** Bad input from the user: the CLI prints the message and exits 2. */
 export class AnalyzeError extends Error {}
@@ -54,6 +55,8 @@ export class Analyzer {
   private readonly watched = new Set<string>();
   private snapshot: Promise<DaemonSnapshot> | null = null;
   private readonly layers = new Map<string, Promise<readonly LayerFileEntry[] | null>>();
+  private readonly pendingPersist = new Set<ContextIndex>();
+  private persistTimer: NodeJS.Timeout | null = null;
   private readonly cacheDir: string | null | undefined;
 
   constructor(opts: AnalyzerOptions = {}) {
@@ -97,8 +100,7 @@ export class Analyzer {
       daemon: this.evidence(snapshot),
     });
     if ('error' in result) throw new AnalyzeError(result.error);
-    // The hash cache is what makes the next process fast; losing it is never an error.
-    await index.persist().catch(() => undefined);
+    this.schedulePersist(index);
     const d = snapshot.daemon;
     return {
       dockerfileText,
@@ -135,14 +137,29 @@ export class Analyzer {
   }
 
   async dispose(): Promise<void> {
-    for (const idx of this.contexts.values()) {
-      try {
-        (await idx).dispose();
-      } catch {
-        // An index that failed to open has nothing to dispose.
-      }
+    if (this.persistTimer) clearTimeout(this.persistTimer);
+    for (const idx of await this.contextIndexes()) {
+      // The hash cache is what makes the next process fast; losing it is never an error.
+      await idx.persist().catch(() => undefined);
+      idx.dispose();
     }
     this.contexts.clear();
+  }
+
+  /**
+   * Writes hash caches a little after the last analysis rather than after each one: in an editor, analyses
+   * follow keystrokes, and rewriting a 20,000-entry cache each time would cost more than the analysis.
+   */
+  private schedulePersist(index: ContextIndex): void {
+    this.pendingPersist.add(index);
+    if (this.persistTimer) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = null;
+      const due = [...this.pendingPersist];
+      this.pendingPersist.clear();
+      for (const idx of due) void idx.persist().catch(() => undefined);
+    }, PERSIST_DELAY_MS);
+    this.persistTimer.unref();
   }
 
   private async contextIndex(contextDir: string, dockerfile: string, builder: Builder): Promise<ContextIndex> {
@@ -237,6 +254,7 @@ function contextReader(index: ContextIndex, rootCtimeMs: number | null): Context
     resolve: (sources) => resolveSources(index, sources),
     layerBytes: (matches: readonly SourceMatch[]) => layerBytes(matches),
     contentHash: (rel) => index.contentHash(rel),
+    contentHashes: (rels) => index.contentHashes(rels),
     classicHash: (matches: readonly SourceMatch[], variant: TarModeVariant) => classicSourceHash(index, matches, variant),
   };
 }

@@ -13,6 +13,7 @@ function reader(ctimes: Record<string, number | null>): ContextReader {
     resolve: () => [],
     layerBytes: () => 0,
     contentHash: async () => '',
+    contentHashes: async () => new Map(),
     classicHash: async () => '',
     ctimeOf: (rel) => ctimes[rel] ?? null,
   };

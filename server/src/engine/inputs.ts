@@ -11,6 +11,8 @@ export interface ContextReader {
   layerBytes(matches: readonly SourceMatch[]): number;
   /** sha256 of a context file's content (cached by path/size/mtime/inode). */
   contentHash(rel: string): Promise<string>;
+  /** contentHash of many files in one call (cached ones answered from memory, the others read in parallel). */
+  contentHashes(rels: readonly string[]): Promise<ReadonlyMap<string, string>>;
   /** The classic builder's `file:`/`dir:`/`multi:` hash of these matches for one client variant. */
   classicHash(matches: readonly SourceMatch[], variant: TarModeVariant): Promise<string>;
   /** ctime of a context entry ('' = the context folder); null when unknown. */

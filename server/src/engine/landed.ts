@@ -47,6 +47,9 @@ export function unchangedSince(ctx: ContextReader, matches: readonly SourceMatch
 export async function landedFiles(ctx: ContextReader, copy: CopySpec, matches: readonly SourceMatch[]): Promise<LandedFile[]> {
   const roots = matches.flatMap((m) => m.roots);
   const destIsDir = copy.dest.endsWith('/') || copy.dest === '.' || roots.length > 1 || roots.some((r) => r.kind === 'dir');
+  const hashes = await ctx.contentHashes(
+    roots.flatMap((r) => r.entries.filter((s) => s.entry.kind === 'file').map((s) => s.entry.rel)),
+  );
   const out: LandedFile[] = [];
   for (const root of roots) {
     for (const sel of root.entries) {
@@ -55,7 +58,7 @@ export async function landedFiles(ctx: ContextReader, copy: CopySpec, matches: r
       let path: string;
       if (root.kind === 'dir') path = joinImagePath(copy.destAbs, sel.under);
       else path = destIsDir ? joinImagePath(copy.destAbs, basename(root.rel)) : joinImagePath(copy.destAbs, '');
-      const sha256 = e.kind === 'file' ? await ctx.contentHash(e.rel) : '';
+      const sha256 = e.kind === 'file' ? (hashes.get(e.rel) ?? '') : '';
       out.push({
         path,
         kind: e.kind,
@@ -76,27 +79,40 @@ export async function landedFiles(ctx: ContextReader, copy: CopySpec, matches: r
  * Compares what a COPY would land now with the files of the layer it made last time.
  * Returns null when identical; otherwise the context paths that differ.
  */
+/** A layer's files by path, built once per listing (listings are immutable and memoised upstream). */
+const byPath = new WeakMap<readonly LayerFileEntry[], ReadonlyMap<string, LayerFileEntry>>();
+
+function filesByPath(layer: readonly LayerFileEntry[]): ReadonlyMap<string, LayerFileEntry> {
+  let m = byPath.get(layer);
+  if (!m) {
+    const built = new Map<string, LayerFileEntry>();
+    for (const f of layer) {
+      if (f.whiteout !== 'none' || f.type === 'dir') continue;
+      built.set(f.path.replace(/^\.?\/+/, '').replace(/\/+$/, ''), f);
+    }
+    byPath.set(layer, built);
+    m = built;
+  }
+  return m;
+}
+
 export function compareWithLayer(
   landed: readonly LandedFile[],
   layer: readonly LayerFileEntry[],
   expectUidGid: number | null,
 ): ChangedFiles | null {
-  const inLayer = new Map<string, LayerFileEntry>();
-  for (const f of layer) {
-    if (f.whiteout !== 'none' || f.type === 'dir') continue;
-    inLayer.set(f.path.replace(/^\.?\/+/, '').replace(/\/+$/, ''), f);
-  }
+  const inLayer = filesByPath(layer);
   const added: string[] = [];
   const changed: string[] = [];
   const chmodded: string[] = [];
-  const seen = new Set<string>();
+  let found = 0;
   for (const l of landed) {
     const old = inLayer.get(l.path);
-    seen.add(l.path);
     if (!old) {
       added.push(l.from);
       continue;
     }
+    found++;
     const kindNow = l.kind === 'symlink' ? 'symlink' : 'file';
     const oldKind = old.type === 'hardlink' ? 'file' : old.type;
     if (oldKind !== kindNow) {
@@ -110,7 +126,12 @@ export function compareWithLayer(
     const uidChanged = expectUidGid !== null && (old.uid !== expectUidGid || old.gid !== expectUidGid);
     if (kindNow === 'file' && ((old.mode & 0o7777) !== l.perm || uidChanged)) chmodded.push(l.from);
   }
-  const removed = [...inLayer.keys()].filter((p) => !seen.has(p)).map((p) => `/${p}`);
+  // Landed paths are distinct: when every layer file was found, none was removed (no set of 20,000 paths needed).
+  let removed: string[] = [];
+  if (found < inLayer.size) {
+    const now = new Set(landed.map((l) => l.path));
+    removed = [...inLayer.keys()].filter((p) => !now.has(p)).map((p) => `/${p}`);
+  }
   if (added.length + changed.length + chmodded.length + removed.length === 0) return null;
   return { added, changed, removed, chmodded };
 }
