@@ -6,6 +6,8 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { ContextIndex } from './context/contextIndex';
+import { VerifiedStore } from './context/verifiedStore';
+import { defaultCacheRoot } from './docker/layerCache';
 import { classicSourceHash, layerBytes, resolveSources } from './context/sources';
 import type { SourceMatch, TarModeVariant } from './context/types';
 import { DaemonClient } from './docker/daemonClient';
@@ -56,6 +58,7 @@ export class Analyzer {
   private snapshot: Promise<DaemonSnapshot> | null = null;
   private readonly layers = new Map<string, Promise<readonly LayerFileEntry[] | null>>();
   private readonly pendingPersist = new Set<ContextIndex>();
+  private readonly verified = new Map<string, Promise<VerifiedStore>>();
   private persistTimer: NodeJS.Timeout | null = null;
   private readonly cacheDir: string | null | undefined;
 
@@ -96,7 +99,7 @@ export class Analyzer {
       builder,
       target: req.target ?? null,
       buildArgs: req.buildArgs ?? {},
-      context: contextReader(index, await rootCtime(contextDir)),
+      context: contextReader(index, await rootCtime(contextDir), await this.verifiedStore(contextDir)),
       daemon: this.evidence(snapshot),
     });
     if ('error' in result) throw new AnalyzeError(result.error);
@@ -138,12 +141,26 @@ export class Analyzer {
 
   async dispose(): Promise<void> {
     if (this.persistTimer) clearTimeout(this.persistTimer);
+    await this.persistVerified();
     for (const idx of await this.contextIndexes()) {
       // The hash cache is what makes the next process fast; losing it is never an error.
       await idx.persist().catch(() => undefined);
       idx.dispose();
     }
     this.contexts.clear();
+  }
+
+  private verifiedStore(contextDir: string): Promise<VerifiedStore> {
+    let store = this.verified.get(contextDir);
+    if (!store) {
+      store = VerifiedStore.load(this.cacheDir === undefined ? defaultCacheRoot() : this.cacheDir, contextDir);
+      this.verified.set(contextDir, store);
+    }
+    return store;
+  }
+
+  private async persistVerified(): Promise<void> {
+    for (const [dir, store] of this.verified) await (await store).persist(dir);
   }
 
   /**
@@ -158,6 +175,7 @@ export class Analyzer {
       const due = [...this.pendingPersist];
       this.pendingPersist.clear();
       for (const idx of due) void idx.persist().catch(() => undefined);
+      void this.persistVerified();
     }, PERSIST_DELAY_MS);
     this.persistTimer.unref();
   }
@@ -215,7 +233,6 @@ export class Analyzer {
     let withHistory: ImageWithHistory[] | null = null;
     return {
       reachable: snap.daemon.reachable,
-      local: snap.daemon.host.startsWith('unix://'),
       error: snap.daemon.error,
       imageByRef: async (ref) => {
         const id = resolveRef(snap, ref);
@@ -248,8 +265,10 @@ async function rootCtime(dir: string): Promise<number | null> {
   }
 }
 
-function contextReader(index: ContextIndex, rootCtimeMs: number | null): ContextReader {
+function contextReader(index: ContextIndex, rootCtimeMs: number | null, verified: VerifiedStore): ContextReader {
   return {
+    verifiedAt: (key) => verified.verifiedAt(key),
+    markVerified: (key, atMs) => verified.markVerified(key, atMs),
     ctimeOf: (rel) => (rel === '' ? rootCtimeMs : (index.get(rel)?.ctimeMs ?? null)),
     resolve: (sources) => resolveSources(index, sources),
     layerBytes: (matches: readonly SourceMatch[]) => layerBytes(matches),

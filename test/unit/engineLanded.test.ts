@@ -14,6 +14,8 @@ function reader(ctimes: Record<string, number | null>): ContextReader {
     layerBytes: () => 0,
     contentHash: async () => '',
     contentHashes: async () => new Map(),
+    verifiedAt: () => null,
+    markVerified: () => undefined,
     classicHash: async () => '',
     ctimeOf: (rel) => ctimes[rel] ?? null,
   };

@@ -17,6 +17,9 @@ export interface ContextReader {
   classicHash(matches: readonly SourceMatch[], variant: TarModeVariant): Promise<string>;
   /** ctime of a context entry ('' = the context folder); null when unknown. */
   ctimeOf(rel: string): number | null;
+  /** When sources were last found byte-identical to a built layer (key: layer + step), on this machine's clock. */
+  verifiedAt(key: string): number | null;
+  markVerified(key: string, atMs: number): void;
 }
 
 /** A file as it lands in the image: what BuildKit's content key covers (mtime excluded). */
@@ -41,8 +44,6 @@ export interface ImageWithHistory {
 
 export interface DaemonEvidence {
   readonly reachable: boolean;
-  /** The daemon shares this machine's clock (unix socket): its timestamps compare with file times. */
-  readonly local: boolean;
   readonly error: string | null;
   /** An image by reference or ID; null when absent locally. */
   imageByRef(ref: string): Promise<ImageInspect | null>;

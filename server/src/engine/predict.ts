@@ -831,29 +831,39 @@ async function compareCopy(
   candidates: readonly Candidate[],
   k: number,
 ): Promise<{ match?: Candidate; reason?: string; files?: ChangedFiles; unknown?: string }> {
-  // Fast path, on a daemon that shares our clock: same size, and nothing in the sources changed status since that
-  // layer was made — then the contents are the ones it was made from, without reading them or the layer.
-  if (input.daemon.local) {
-    for (const c of candidates.slice(0, 3)) {
-      const theirs = c.steps[k]!;
-      const builtMs = theirs.entry.created * 1000;
-      if (theirs.entry.size === src.bytes && builtMs > 0 && unchangedSince(input.context, src.matches, builtMs)) return { match: c };
-    }
+  // Fast path: these sources were found byte-identical to that layer before, and no source entry changed status
+  // (ctime) since — then they still are, without reading a file or the layer.
+  const keyOf = (c: Candidate): string | null => {
+    const t = c.steps[k]!;
+    return t.layerIndex < 0 ? null : `${c.image.layers[t.layerIndex]}|${step.buildkitHistory}|${step.copy!.destAbs}|${step.copy!.chown ?? ''}`;
+  };
+  for (const c of candidates.slice(0, 3)) {
+    const key = keyOf(c);
+    const at = key === null || c.steps[k]!.entry.size !== src.bytes ? null : input.context.verifiedAt(key);
+    if (at !== null && unchangedSince(input.context, src.matches, at)) return { match: c };
   }
+  const startedMs = Date.now(); // before any file is read: a change after this moment moves a ctime past it
   const landed: LandedFile[] = await landedFiles(input.context, step.copy!, src.matches);
   const expectId = expectedOwner(step.copy!.chown);
   let firstDiff: ChangedFiles | null = null;
   let sizeOnly = false;
   // Few exports at most: newest candidates first; each layer's files are cached by diff ID after the first read.
-  for (const c of candidates.slice(0, 3)) {
+  for (const [i, c] of candidates.slice(0, 3).entries()) {
     const theirs = c.steps[k]!;
-    // A different size settles it without reading the layer; the layer (cached per diff ID) names the files.
-    if (theirs.entry.size !== src.bytes) sizeOnly = true;
+    // A different size settles it; only the newest such layer is read, to name the files.
+    if (theirs.entry.size !== src.bytes) {
+      sizeOnly = true;
+      if (i > 0) continue;
+    }
     if (theirs.layerIndex < 0) continue;
     const files = await input.daemon.layerFiles(c.image.id, c.image.layers[theirs.layerIndex]!);
     if (!files) continue;
     const diff = compareWithLayer(landed, files, expectId);
-    if (!diff) return { match: c };
+    if (!diff) {
+      const key = keyOf(c);
+      if (key !== null) input.context.markVerified(key, startedMs);
+      return { match: c };
+    }
     firstDiff ??= diff;
   }
   if (firstDiff) return { reason: `${describeChanges(firstDiff)} since the last build`, files: capChanges(firstDiff) };
