@@ -45,16 +45,8 @@ START=$SECONDS
 say() { echo "[ensure-code-server +$((SECONDS - START))s] $*"; }
 die() { echo "[ensure-code-server] ERROR: $*" >&2; exit 1; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"
-  else die "need root to run: $*"
-  fi
-}
-
-pkg_installed() {
-  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
-}
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # --- 1. Debian packages --------------------------------------------------------------------------
 ensure_packages() {

@@ -28,16 +28,8 @@ LOCK="${TMPDIR:-/tmp}/layerlens-ensure-docker.lock"
 say() { echo "[ensure-docker] $*"; }
 die() { echo "[ensure-docker] ERROR: $*" >&2; exit 1; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"
-  else die "need root to run: $*"
-  fi
-}
-
-pkg_installed() {
-  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
-}
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # GET /_ping on the unix socket; prints nothing, succeeds only on the body "OK".
 ping_daemon() {
