@@ -929,7 +929,7 @@ interface RecordQuery {
 }
 
 /** `RUN |1 A=b /bin/sh -c cmd` (our history line or an image's) → the argv a RUN record describes. */
-export function recordQuery(historyText: string): RecordQuery {
+function recordQuery(historyText: string): RecordQuery {
   if (!historyText.startsWith('RUN ')) return { argv: null };
   return { argv: historyText.replace(/^RUN (\|\d+ (\S+=\S* )*)?/, '') };
 }
@@ -939,7 +939,7 @@ export function recordQuery(historyText: string): RecordQuery {
  * before the build's first RUN is not evidence: file operations alone are described only by their size, and
  * any project's records could have that.
  */
-export function recordChainOf(records: readonly BuildCacheRecord[], steps: readonly { text: string; size: number | null }[]): (ReadonlySet<string> | null)[] {
+function recordChainOf(records: readonly BuildCacheRecord[], steps: readonly { text: string; size: number | null }[]): (ReadonlySet<string> | null)[] {
   const sets: (ReadonlySet<string> | null)[] = [];
   let prev: ReadonlySet<string> | undefined;
   let reachedRun = false;
