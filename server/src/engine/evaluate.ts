@@ -254,7 +254,8 @@ export function evaluateStages(input: EvaluateInput): EvaluatedStage[] {
 
       switch (inst.keyword) {
         case 'ARG': {
-          for (const [name, dflt] of argDeclarations(inst, lookup, escape)) {
+          const declared = argDeclarations(inst, lookup, escape);
+          for (const [name, dflt] of declared) {
             const overridden = name in buildArgs;
             const globalValue = globals.values.get(name);
             const value = overridden ? buildArgs[name]! : (dflt ?? globalValue ?? null);
@@ -263,7 +264,7 @@ export function evaluateStages(input: EvaluateInput): EvaluatedStage[] {
             if (existing >= 0) args[existing] = entry;
             else args.push(entry);
           }
-          const text = `ARG ${argDeclarations(inst, lookup, escape)
+          const text = `ARG ${declared
             .map(([n, d]) => (d === null ? n : `${n}=${d}`))
             .join(' ')}`;
           cmd = nop(text);

@@ -1,6 +1,7 @@
 // Where the files of a COPY/ADD land in the image, and how that compares with a layer already built:
 // the content-based comparison BuildKit's cache key amounts to (mode, size, type, link target, content; no mtime).
 
+import { baseName } from '../context/goPath';
 import type { SourceMatch } from '../context/types';
 import type { LayerFileEntry } from '../docker/types';
 import type { CopySpec } from './evaluate';
@@ -11,11 +12,6 @@ function joinImagePath(dir: string, rel: string): string {
   const base = dir.replace(/^\/+/, '').replace(/\/+$/, '');
   if (rel === '') return base;
   return base === '' ? rel : `${base}/${rel}`;
-}
-
-function basename(rel: string): string {
-  const i = rel.lastIndexOf('/');
-  return i < 0 ? rel : rel.slice(i + 1);
 }
 
 /** Files (and symlinks) a COPY lands, with image paths; directories are left out (they carry no bytes). */
@@ -57,7 +53,7 @@ export async function landedFiles(ctx: ContextReader, copy: CopySpec, matches: r
       if (e.kind === 'dir' || e.kind === 'other') continue;
       let path: string;
       if (root.kind === 'dir') path = joinImagePath(copy.destAbs, sel.under);
-      else path = destIsDir ? joinImagePath(copy.destAbs, basename(root.rel)) : joinImagePath(copy.destAbs, '');
+      else path = destIsDir ? joinImagePath(copy.destAbs, baseName(root.rel)) : joinImagePath(copy.destAbs, '');
       const sha256 = e.kind === 'file' ? (hashes.get(e.rel) ?? '') : '';
       out.push({
         path,

@@ -806,16 +806,8 @@ function describeTextMiss(step: EvaluatedStep, envSig: string, candidates: reado
     if (sameText && sameText.envSig !== envSig) return 'the environment before this step changed (ENV, USER or WORKDIR)';
     const argsOnly = theirs.find((t) => sameStepText(t.text, step.buildkitHistory));
     if (argsOnly) {
-      const parse = (s: string): Map<string, string> => {
-        const m = new Map<string, string>();
-        const pre = /^RUN \|\d+ ((?:\S+=\S* )*)/.exec(s);
-        for (const kv of (pre?.[1] ?? '').trim().split(' ').filter(Boolean)) {
-          const eq = kv.indexOf('=');
-          m.set(kv.slice(0, eq), kv.slice(eq + 1));
-        }
-        return m;
-      };
-      const d = describeArgChange(parse(argsOnly.text), parse(step.buildkitHistory));
+      // History lines carry the same `|N K=V …` prefix as classic commands: one parser for both.
+      const d = diffArgs(argsOnly.text.slice('RUN '.length).split(' '), step.buildkitHistory.slice('RUN '.length).split(' '));
       if (d) return d;
     }
   }
