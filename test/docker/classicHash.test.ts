@@ -1,7 +1,7 @@
 // Daemon-verified: the classic builder's COPY source hashes (and layer sizes) that server/src/context computes
 // must equal what a real daemon records in image history, for each docker CLI variant installed here
 // (/usr/bin/docker 20.10 → 'full' modes + legacy .dockerignore matcher; /usr/local/bin/docker ≥ 24 → 'perm' modes +
-// patternmatcher). Fails when the daemon is unreachable and CI is set; skips locally.
+// patternmatcher). Fails when the daemon is unreachable and CI or LAYERLENS_REQUIRE_DAEMON is set; skips otherwise.
 
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
@@ -12,6 +12,7 @@ import { ContextIndex } from '../../server/src/context/contextIndex';
 import { IgnoreFlavor } from '../../server/src/context/dockerignore';
 import { classicSourceHash, layerBytes, resolveSources } from '../../server/src/context/sources';
 import { TarModeVariant } from '../../server/src/context/types';
+import { daemonRequired } from './harness';
 import { DAEMON_VERIFIED, makeScenario, SCENARIOS } from '../unit/contextFixtures.test';
 
 interface Cli {
@@ -46,7 +47,7 @@ describe('classic builder COPY hash against a real daemon', function () {
     try {
       serverVersion = run(CANDIDATES.find((b) => fs.existsSync(b)) ?? 'docker', ['version', '--format', '{{.Server.Version}}']).trim();
     } catch (e) {
-      if (process.env.CI) throw new Error(`Docker daemon unreachable (CI is set, so this fails): ${(e as Error).message}`);
+      if (daemonRequired()) throw new Error(`Docker daemon unreachable (CI or LAYERLENS_REQUIRE_DAEMON is set, so this fails): ${(e as Error).message}`);
       this.skip();
     }
     daemonFlavor = major(serverVersion) <= 22 ? 'legacy' : 'patternmatcher';
@@ -61,10 +62,10 @@ describe('classic builder COPY hash against a real daemon', function () {
       });
     }
     if (clis.length === 0) {
-      if (process.env.CI) throw new Error('no docker CLI found');
+      if (daemonRequired()) throw new Error('no docker CLI found');
       this.skip();
     }
-    if (process.env.CI && !(clis.some((c) => c.variant === 'full') && clis.some((c) => c.variant === 'perm'))) {
+    if (daemonRequired() && !(clis.some((c) => c.variant === 'full') && clis.some((c) => c.variant === 'perm'))) {
       throw new Error(`both CLI variants are required in CI; found ${clis.map((c) => `${c.bin} ${c.version}`).join(', ')}`);
     }
   });

@@ -16,6 +16,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { closeAllConnections, DaemonClient, DaemonEvent } from '../../server/src/docker/daemonClient';
 import { loadDaemonSnapshot } from '../../server/src/docker/snapshot';
+import { daemonRequired } from './harness';
 import type { ImageInspect, LayerFileEntry } from '../../server/src/docker/types';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
@@ -92,7 +93,7 @@ describe('docker/daemonClient against the real daemon', function () {
     const missing = !info.reachable ? `the Docker daemon is unreachable: ${info.error}`
       : !cliOk ? 'the docker CLI is not installed' : !busybox ? 'busybox (static) is not installed' : null;
     if (missing) {
-      if (process.env.CI) throw new Error(`real-daemon tests need Docker (CI is set): ${missing}`);
+      if (daemonRequired()) throw new Error(`real-daemon tests need Docker (CI or LAYERLENS_REQUIRE_DAEMON is set): ${missing}`);
       // eslint-disable-next-line no-console
       console.log(`      skipping real-daemon tests: ${missing}`);
       this.skip();
