@@ -12,6 +12,13 @@ export const SETTINGS_SECTION = 'layerLens';
 export type BuilderSetting = 'auto' | Builder;
 /** `off` hides the diagnostic; the others map to LSP severities. */
 export type SeveritySetting = 'error' | 'warning' | 'information' | 'hint' | 'off';
+/**
+ * Base Dockerfile language features (completion, docs on hover, validation, formatting, symbols, folding, semantic
+ * tokens). `auto` is resolved by the VS Code client (off when another Dockerfile language extension is installed);
+ * a server that receives `auto` from another editor treats it as `off`, since that editor usually runs its own
+ * Dockerfile language server.
+ */
+export type BaseFeaturesSetting = 'auto' | 'on' | 'off';
 
 export interface LayerLensSettings {
   /** Like `docker -H`; empty = DOCKER_HOST / docker context / default socket, as the docker CLI resolves it. */
@@ -28,6 +35,7 @@ export interface LayerLensSettings {
   readonly inlayHints: { readonly enabled: boolean };
   /** Per diagnostic code (`LL001`…): severity override. */
   readonly diagnostics: { readonly severity: Readonly<Record<string, SeveritySetting>> };
+  readonly baseLanguageFeatures: BaseFeaturesSetting;
 }
 
 export const DEFAULT_SETTINGS: LayerLensSettings = {
@@ -38,6 +46,7 @@ export const DEFAULT_SETTINGS: LayerLensSettings = {
   contextFolders: {},
   inlayHints: { enabled: true },
   diagnostics: { severity: {} },
+  baseLanguageFeatures: 'auto',
 };
 
 // ---- daemon status (server → client), drives the status bar item ----

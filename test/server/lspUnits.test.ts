@@ -16,17 +16,19 @@ describe('lsp helpers', () => {
   describe('settings', () => {
     it('falls back to defaults for anything malformed', () => {
       assert.deepStrictEqual(normaliseSettings(undefined), DEFAULT_SETTINGS);
-      assert.deepStrictEqual(normaliseSettings({ builder: 'podman', buildArgs: [1], inlayHints: 'no', diagnostics: { severity: { ll001: 'loud' } } }), DEFAULT_SETTINGS);
+      assert.deepStrictEqual(normaliseSettings({ builder: 'podman', buildArgs: [1], inlayHints: 'no', diagnostics: { severity: { ll001: 'loud' } }, baseLanguageFeatures: true }), DEFAULT_SETTINGS);
     });
 
     it('keeps valid values, stringifies scalar build args, upper-cases codes', () => {
       const s = normaliseSettings({
         dockerHost: ' tcp://h:2375 ', builder: 'classic', buildArgs: { A: 'x', N: 3, B: { no: 1 } }, target: 'app',
         contextFolders: { 'docker/*.Dockerfile': '.' }, inlayHints: { enabled: false }, diagnostics: { severity: { ll004: 'off', LL001: 'error' } },
+        baseLanguageFeatures: 'on',
       });
       assert.deepStrictEqual(s, {
         dockerHost: 'tcp://h:2375', builder: 'classic', buildArgs: { A: 'x', N: '3' }, target: 'app',
         contextFolders: { 'docker/*.Dockerfile': '.' }, inlayHints: { enabled: false }, diagnostics: { severity: { LL004: 'off', LL001: 'error' } },
+        baseLanguageFeatures: 'on',
       });
     });
 

@@ -10,10 +10,12 @@ import {
   ProposedFeatures,
   type Connection,
   type InitializeResult,
+  type ServerCapabilities,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { promises as fs } from 'fs';
 import { fileURLToPath, pathToFileURL } from 'url';
+import { BaseFeatures } from './baseFeatures';
 import { codeActions, editSupport } from './codeActions';
 import { hover } from './hover';
 import { inlayHints } from './inlayHints';
@@ -26,6 +28,10 @@ export const SERVER_NAME = 'layer-lens';
 export function startServer(connection: Connection, opts: SessionOptions = {}): Session {
   const documents = new TextDocuments(TextDocument);
   const session = new Session(connection, documents, opts);
+  const base = new BaseFeatures(connection, documents, (doc) => session.isDockerfile(doc));
+  session.extraDiagnostics = (text, settings) => base.diagnostics(text, settings);
+  // Follows `layerLens.baseLanguageFeatures` (validation diagnostics follow it through the re-analysis a settings change causes).
+  const applyBaseSetting = async (): Promise<void> => base.setEnabled((await session.settingsFor(null)).baseLanguageFeatures === 'on');
 
   connection.onInitialize((params): InitializeResult => {
     session.caps = params.capabilities;
@@ -35,16 +41,15 @@ export function startServer(connection: Connection, opts: SessionOptions = {}): 
       .concat(params.workspaceFolders ? [] : params.rootUri ? [params.rootUri] : [])
       .filter((u) => u.startsWith('file:'))
       .map((u) => fileURLToPath(u));
-    return {
-      capabilities: {
-        textDocumentSync: TextDocumentSyncKind.Incremental,
-        inlayHintProvider: { resolveProvider: false },
-        hoverProvider: true,
-        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix], resolveProvider: false },
-        workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
-      },
-      serverInfo: { name: SERVER_NAME, version: '0.1.0' },
+    const capabilities: ServerCapabilities = {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      inlayHintProvider: { resolveProvider: false },
+      hoverProvider: true,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix], resolveProvider: false },
+      workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
     };
+    base.initialize(params.capabilities, params.initializationOptions, capabilities);
+    return { capabilities, serverInfo: { name: SERVER_NAME, version: '0.1.0' } };
   });
 
   connection.onInitialized(() => {
@@ -57,9 +62,13 @@ export function startServer(connection: Connection, opts: SessionOptions = {}): 
       });
     }
     session.started().catch((e: unknown) => connection.console.error(`Layer Lens: ${String(e)}`));
+    applyBaseSetting().catch((e: unknown) => connection.console.error(`Layer Lens: ${String(e)}`));
   });
 
-  connection.onDidChangeConfiguration((p) => session.configurationChanged(p.settings));
+  connection.onDidChangeConfiguration((p) => {
+    session.configurationChanged(p.settings);
+    applyBaseSetting().catch((e: unknown) => connection.console.error(`Layer Lens: ${String(e)}`));
+  });
 
   // TextDocuments fires onDidChangeContent right after onDidOpen for the same text: that one is not an edit.
   const justOpened = new Set<string>();
@@ -83,21 +92,23 @@ export function startServer(connection: Connection, opts: SessionOptions = {}): 
   connection.onHover((p) => {
     const doc = documents.get(p.textDocument.uri);
     const analysed = doc && session.analysisOf(doc.uri);
-    if (!doc || !analysed) return null;
-    return hover(session.views.viewOf(analysed, doc), p.position);
+    const ours = doc && analysed ? hover(session.views.viewOf(analysed, doc), p.position) : null;
+    return base.mergeHover(doc, p.position, ours);
   });
 
   connection.onCodeAction(async (p) => {
     const doc = documents.get(p.textDocument.uri);
     if (!doc || !session.isDockerfile(doc)) return [];
     const settings = await session.settingsFor(doc.uri);
-    return codeActions(p, doc, session.views.currentOf(doc), session.analysisOf(doc.uri), settings, editSupport(session.caps), {
+    const theirs = base.codeActions(doc, p);
+    const ours = await codeActions(p, doc, session.views.currentOf(doc), session.analysisOf(doc.uri), settings, editSupport(session.caps), {
       read: async (file) => {
         const open = documents.get(pathToFileURL(file).toString());
         if (open) return open.getText();
         return fs.readFile(file, 'utf8').catch(() => null);
       },
     });
+    return [...ours, ...theirs];
   });
 
   connection.onRequest(AnalysisRequest, (p) => {

@@ -4,7 +4,7 @@
 
 import * as path from 'path';
 import { fileURLToPath } from 'url';
-import type { ClientCapabilities, Connection, TextDocuments } from 'vscode-languageserver';
+import type { ClientCapabilities, Connection, Diagnostic, TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { Analyzer } from '../analyze';
 import { closeAllConnections } from '../docker/daemonClient';
@@ -56,6 +56,8 @@ export class Session {
   workspaceFolders: string[] = [];
   /** Settings pushed by clients without `workspace/configuration` (initializationOptions, didChangeConfiguration). */
   pushedSettings: unknown = undefined;
+  /** Diagnostics published together with Layer Lens's own (the base features' validation), from the analysed text. */
+  extraDiagnostics: (text: string, settings: LayerLensSettings) => Diagnostic[] = () => [];
 
   private readonly analyses = new Map<string, Analysed>();
   private readonly settings = new Map<string, Promise<LayerLensSettings>>();
@@ -238,7 +240,7 @@ export class Session {
   private async publish(analysed: Analysed): Promise<void> {
     const settings = await this.settingsFor(analysed.uri);
     await this.connection
-      .sendDiagnostics({ uri: analysed.uri, version: analysed.version, diagnostics: lspDiagnostics(analysed, settings) })
+      .sendDiagnostics({ uri: analysed.uri, version: analysed.version, diagnostics: [...lspDiagnostics(analysed, settings), ...this.extraDiagnostics(analysed.text, settings)] })
       .catch(() => undefined);
   }
 

@@ -3,7 +3,7 @@
 
 import * as path from 'path';
 import type { Builder } from '../engine/report';
-import { DEFAULT_SETTINGS, type BuilderSetting, type DaemonStatusParams, type LayerLensSettings, type SeveritySetting } from '../protocol';
+import { DEFAULT_SETTINGS, type BaseFeaturesSetting, type BuilderSetting, type DaemonStatusParams, type LayerLensSettings, type SeveritySetting } from '../protocol';
 
 const SEVERITIES: readonly SeveritySetting[] = ['error', 'warning', 'information', 'hint', 'off'];
 
@@ -38,6 +38,7 @@ export function normaliseSettings(raw: unknown): LayerLensSettings {
     contextFolders: stringMap(o['contextFolders']),
     inlayHints: { enabled: typeof hints?.['enabled'] === 'boolean' ? (hints['enabled'] as boolean) : DEFAULT_SETTINGS.inlayHints.enabled },
     diagnostics: { severity: sev },
+    baseLanguageFeatures: ['auto', 'on', 'off'].includes(o['baseLanguageFeatures'] as string) ? (o['baseLanguageFeatures'] as BaseFeaturesSetting) : DEFAULT_SETTINGS.baseLanguageFeatures,
   };
 }
 
