@@ -1,8 +1,9 @@
 // The client-lifetime half of the extension: one LanguageClient and what is registered on it. The extension
 // lifetime (output channel, status bar item, commands) is owned by extension.ts and outlives restarts.
 import * as vscode from 'vscode';
-import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { DaemonStatusNotification, SETTINGS_SECTION } from '../../server/src/protocol';
+import { DidChangeConfigurationNotification, LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { DaemonStatusNotification, SETTINGS_SECTION, type BaseFeaturesSetting } from '../../server/src/protocol';
+import { resolveBaseFeatures, withResolvedBaseFeatures, type BaseFeaturesDecision } from './baseFeatures';
 import { daemonStatusView, STARTING_VIEW, stoppedView } from './daemonStatusView';
 import { dockerfileDocumentSelector } from './documentSelector';
 import type { DaemonStatusItem } from './statusBar';
@@ -62,9 +63,21 @@ export class ServerSession {
       // Hovers carry file names and image metadata (untrusted text): render them without command links or HTML.
       markdown: { isTrusted: false, supportHtml: false },
       diagnosticCollectionName: 'layer-lens',
+      // `baseLanguageFeatures: auto` depends on the installed extensions, which only the extension host sees.
+      middleware: {
+        workspace: {
+          configuration: async (params, token, next) => {
+            const result = await next(params, token);
+            if (!Array.isArray(result)) return result;
+            return result.map((section, i) => (params.items[i]?.section === SETTINGS_SECTION ? withResolvedBaseFeatures(section, baseFeatures()) : section));
+          },
+        },
+      },
     };
     const client = new LanguageClient('layerLens', 'Layer Lens', serverOptions, clientOptions);
     this.client = client;
+    let decided = baseFeatures();
+    output.info(`base Dockerfile language features: ${decided.value} (${decided.because})`);
     this.clientScope.push(
       client.onNotification(DaemonStatusNotification, (params) => status.show(daemonStatusView(params))),
       client.onDidChangeState((e) => {
@@ -72,6 +85,15 @@ export class ServerSession {
         // server a few times (Starting again) before giving up (Stopped for good); the new server reports its status.
         if (e.newState === State.Stopped) status.show(stoppedView('The server process exited; see the log.'));
         else if (e.newState === State.Starting) status.show(STARTING_VIEW);
+      }),
+      // Installing or removing Container Tools / Docker DX flips `auto`: the server re-reads its settings.
+      vscode.extensions.onDidChange(() => {
+        const now = baseFeatures();
+        if (now.value !== decided.value && client.isRunning()) {
+          decided = now;
+          output.info(`base Dockerfile language features: ${now.value} (${now.because})`);
+          void client.sendNotification(DidChangeConfigurationNotification.type, { settings: null }).catch(() => undefined);
+        }
       }),
     );
     status.show(STARTING_VIEW);
@@ -98,4 +120,9 @@ export class ServerSession {
       this.opts.output.warn(`stopping the language server: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+}
+
+function baseFeatures(): BaseFeaturesDecision {
+  const setting = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<BaseFeaturesSetting>('baseLanguageFeatures');
+  return resolveBaseFeatures(setting, vscode.extensions.all.map((e) => e.id));
 }
