@@ -32,11 +32,12 @@ const entries = [
     name: 'client',
     entry: 'client/src/extension.ts',
     outfile: 'dist/client.js',
-    // VS Code 1.82's extension host runs Node 18.
-    target: 'node18',
+    // engines.vscode ^1.91 (what vscode-languageclient 11 requires): its extension host (Electron 29) runs Node 20.
+    target: 'node20',
     external: ['vscode'],
   },
-  { name: 'server', entry: 'server/src/server.ts', outfile: 'dist/server.js', target: 'node18', external: nativeOptional },
+  // The server runs in VS Code's Node (20 from 1.91 on), or under any editor's `node` (package.json engines.node >=20).
+  { name: 'server', entry: 'server/src/server.ts', outfile: 'dist/server.js', target: 'node20', external: nativeOptional },
   { name: 'cli', entry: 'server/src/cli.ts', outfile: 'dist/cli.js', target: 'node20', external: nativeOptional },
 ].filter((e) => only === null || only.has(e.name));
 

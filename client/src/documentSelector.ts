@@ -1,5 +1,6 @@
-// Which documents Layer Lens serves. Kept in one place: the language client's selector, and the manifest's
-// activation events (package.json `activationEvents`) list the same file-name patterns.
+// Which documents Layer Lens serves. The extension activates on `onLanguage:dockerfile` only (and on its commands):
+// VS Code gives the `dockerfile` language to these names by itself; the patterns catch files another extension or a
+// `files.associations` setting mapped elsewhere, once Layer Lens is active.
 import type { DocumentFilter } from 'vscode-languageclient';
 
 /** File-name patterns of Dockerfiles that editors may not have given the `dockerfile` language id. */

@@ -17,9 +17,9 @@ import {
   StreamMessageWriter,
 } from 'vscode-languageserver/node';
 import { REFRESH_COMMAND, SHOW_LOG_COMMAND } from '../../client/src/commands';
-import { DOCKERFILE_NAME_PATTERNS } from '../../client/src/documentSelector';
 import { DaemonStatusNotification, DEFAULT_SETTINGS, SETTINGS_SECTION, type DaemonStatusParams } from '../../server/src/protocol';
 import { requireDaemon } from '../docker/harness';
+import { REPO_ROOT } from './e2eEnv';
 import { packagedVsix, zipEntries } from './vsix';
 
 /** Everything the .vsix may hold: the bundles and the manifest files (no sources, maps, tests or node_modules). */
@@ -71,7 +71,9 @@ describe('packaged .vsix and its bundled language server', function () {
     assert.ok(manifestEntry);
     const manifest = JSON.parse(manifestEntry.read().toString('utf8')) as Manifest;
     assert.strictEqual(manifest.main, './dist/client.js');
-    assert.deepStrictEqual(manifest.activationEvents, ['onLanguage:dockerfile', ...DOCKERFILE_NAME_PATTERNS.map((p) => `workspaceContains:${p}`)]);
+    // Opening a Dockerfile, or running a contributed command (VS Code ≥ 1.74 adds those activation events itself):
+    // nothing activates it merely because a workspace contains a Dockerfile somewhere.
+    assert.deepStrictEqual(manifest.activationEvents, ['onLanguage:dockerfile']);
     assert.deepStrictEqual(manifest.contributes.commands.map((c) => c.command).sort(), [REFRESH_COMMAND, SHOW_LOG_COMMAND].sort());
     // One contributed setting per setting the server reads: a default with named fields (`inlayHints: { enabled }`) is
     // a group of dotted settings; a primitive or an empty map (`buildArgs: {}`) is one setting.
@@ -84,6 +86,36 @@ describe('packaged .vsix and its bundled language server', function () {
     // A workspace (a cloned repository) must not point the extension at another daemon.
     assert.strictEqual(props['layerLens.dockerHost']?.scope, 'machine');
     assert.ok(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations.includes('layerLens.dockerHost'));
+  });
+
+  it('carries no source maps, no TypeScript sources, no tests and no node_modules', function () {
+    const names = zipEntries(vsix).map((e) => e.name);
+    assert.deepStrictEqual(names.filter((n) => /\.map$/.test(n)), []);
+    assert.deepStrictEqual(names.filter((n) => /\.tsx?$/.test(n)), []);
+    assert.deepStrictEqual(names.filter((n) => /(^|\/)(test|tests|out|src)\//.test(n)), []);
+    assert.deepStrictEqual(names.filter((n) => n.includes('node_modules')), []);
+    // Nor does a bundle point at a map that is not there.
+    for (const bundle of zipEntries(vsix).filter((e) => e.name.endsWith('.js'))) {
+      assert.doesNotMatch(bundle.read().toString('utf8'), /\/\/# sourceMappingURL=/, bundle.name);
+    }
+  });
+
+  it('has the Marketplace metadata: icon, banner, links, keywords, preview, and engines.vscode from the language client', function () {
+    const entries = zipEntries(vsix);
+    const manifest = JSON.parse(entries.find((e) => e.name === 'extension/package.json')!.read().toString('utf8')) as Manifest;
+    const icon = entries.find((e) => e.name === `extension/${manifest.icon}`);
+    assert.ok(icon, `icon ${manifest.icon} not in the .vsix`);
+    const png = icon.read();
+    assert.strictEqual(png.subarray(1, 4).toString('latin1'), 'PNG');
+    assert.deepStrictEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [128, 128]);
+    assert.ok(manifest.galleryBanner?.color && manifest.galleryBanner.theme);
+    for (const url of [manifest.homepage, manifest.bugs?.url, manifest.repository?.url, manifest.qna]) assert.match(url ?? '', /^https:\/\//);
+    assert.ok((manifest.keywords ?? []).includes('dockerfile'));
+    assert.strictEqual(manifest.preview, true);
+    // The oldest VS Code the bundled vscode-languageclient supports.
+    const clientManifest = path.join(REPO_ROOT, 'node_modules', 'vscode-languageclient', 'package.json');
+    const clientEngines = (JSON.parse(fs.readFileSync(clientManifest, 'utf8')) as { engines: { vscode: string } }).engines.vscode;
+    assert.strictEqual(manifest.engines.vscode, clientEngines);
   });
 
   it('serves over stdio from the extracted bundle and reports the local daemon', async function () {
@@ -104,6 +136,15 @@ describe('packaged .vsix and its bundled language server', function () {
 
 interface Manifest {
   main: string;
+  icon: string;
+  galleryBanner?: { color?: string; theme?: string };
+  homepage?: string;
+  bugs?: { url?: string };
+  repository?: { url?: string };
+  qna?: string;
+  keywords?: string[];
+  preview?: boolean;
+  engines: { vscode: string };
   activationEvents: string[];
   contributes: { commands: { command: string }[]; configuration: { properties: Record<string, { scope?: string }> } };
   capabilities: { untrustedWorkspaces: { restrictedConfigurations: string[] } };
