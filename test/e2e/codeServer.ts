@@ -10,6 +10,19 @@ import * as path from 'path';
 import type { E2ETools } from './e2eEnv';
 import { waitUntil, WaitTimeout } from './wait';
 
+/** User settings for a quiet workbench: no start page, trust prompt, telemetry, updates, tips or chat panel. */
+export const QUIET_WORKBENCH_SETTINGS: Readonly<Record<string, unknown>> = {
+  'workbench.startupEditor': 'none',
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'workbench.tips.enabled': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'chat.disableAIFeatures': true,
+};
+
 /** Environment variable set on code-server and Chromium: every descendant inherits it. */
 const SANDBOX_MARKER = 'LAYERLENS_E2E_SANDBOX';
 

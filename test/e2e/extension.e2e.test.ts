@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { chooseBuilder } from '../../server/src/lsp/settings';
 import { BASE_IMAGE, checkDaemon, ensureBaseImage, nonce, requireDaemon, useDockerScope, type Builder, type ContextFiles } from '../docker/harness';
-import { CodeServerSandbox } from './codeServer';
+import { CodeServerSandbox, QUIET_WORKBENCH_SETTINGS } from './codeServer';
 import { ARTIFACTS_DIR, REPO_ROOT, requireTools, type E2ETools } from './e2eEnv';
 import { packagedVsix } from './vsix';
 import { waitUntil, WaitTimeout } from './wait';
@@ -59,15 +59,7 @@ describe('VS Code end-to-end (code-server + packaged .vsix)', function () {
     sandbox = CodeServerSandbox.create(tools);
     await sandbox.installExtension(vsix);
     sandbox.writeUserSettings({
-      'workbench.startupEditor': 'none',
-      'security.workspace.trust.enabled': false,
-      'telemetry.telemetryLevel': 'off',
-      'update.mode': 'none',
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
-      'workbench.tips.enabled': false,
-      'workbench.secondarySideBar.defaultVisibility': 'hidden',
-      'chat.disableAIFeatures': true,
+      ...QUIET_WORKBENCH_SETTINGS,
       'editor.inlayHints.enabled': 'on',
       'editor.minimap.enabled': false,
       'editor.hover.delay': 200,
