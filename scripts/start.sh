@@ -80,8 +80,7 @@ rm -rf "$sample"
 mkdir -p "$sample"
 cp -a sample/. "$sample/"
 
-say "building Layer Lens (tsc) and the sample's base image"
-npm run --silent build
+say "making the sample's base image (layerlens/busybox:1, from the static busybox)"
 bash scripts/make-base-image.sh layerlens/busybox:1
 
 say "building the sample once (BuildKit), so there is a cache to predict against: $TAG"
@@ -90,6 +89,8 @@ say "editing src/app.py: the next build must re-copy the sources and re-run the 
 echo 'print("edited after the build")' >>"$sample/src/app.py"
 
 if [ "$mode" = analyze ]; then
+  # bin/layerlens.js runs the compiled sources (out/); the editor path below needs only the esbuild bundles.
+  npm run --silent build
   DOCKER_BUILDKIT=1 node bin/layerlens.js analyze "$sample/Dockerfile" "${analyze_args[@]}"
   echo "(the sample is in $sample)"
   keep_work=1
