@@ -12,6 +12,10 @@
 // are absent. Both are kept external so that (a) esbuild never has to load a .node file (which exists only where
 // npm ran ssh2's install script) and (b) at run time the require fails inside ssh2's try/catch and the pure-JS path
 // is used. `ssh://` hosts therefore work from the bundle without any native module.
+//
+// Data files: dockerode loads two protobuf schemas at run time from `path.resolve(__dirname, 'proto', …)` — the
+// BuildKit session's auth.proto (buildImage with `version: '2'`) and buildkit_status.proto (BuildKit progress).
+// In a bundle `__dirname` is dist/, so they are copied to dist/proto/ (and .vscodeignore ships them).
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,6 +27,12 @@ const production = args.includes('--production');
 const watch = args.includes('--watch');
 const onlyArg = args.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
+
+/** Files bundled code reads from its own folder at run time: source (in node_modules) → destination under dist/. */
+const dataFiles = [
+  { from: 'node_modules/dockerode/lib/proto/auth.proto', to: 'dist/proto/auth.proto' },
+  { from: 'node_modules/dockerode/lib/proto/buildkit_status.proto', to: 'dist/proto/buildkit_status.proto' },
+];
 
 /** Modules that must stay `require()` calls in the output. */
 const nativeOptional = ['cpu-features', '*.node'];
@@ -83,6 +93,10 @@ async function main() {
     return;
   }
   const started = Date.now();
+  for (const f of dataFiles) {
+    fs.mkdirSync(path.dirname(path.join(root, f.to)), { recursive: true });
+    fs.copyFileSync(path.join(root, f.from), path.join(root, f.to));
+  }
   const results = await Promise.all(entries.map((e) => esbuild.build(options(e))));
   for (const [i, r] of results.entries()) {
     const out = r.metafile.outputs[entries[i].outfile];

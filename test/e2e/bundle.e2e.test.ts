@@ -31,6 +31,7 @@ const ALLOWED = [
   /^extension\/LICENSE(\.txt)?$/,
   /^extension\/images\/icon\.png$/,
   /^extension\/dist\/(client|server)\.js$/,
+  /^extension\/dist\/proto\/[^/]+\.proto$/,
   /^extension\/dist\/webview\/[^/]+\.(js|css)$/,
 ];
 
@@ -116,6 +117,24 @@ describe('packaged .vsix and its bundled language server', function () {
     const clientManifest = path.join(REPO_ROOT, 'node_modules', 'vscode-languageclient', 'package.json');
     const clientEngines = (JSON.parse(fs.readFileSync(clientManifest, 'utf8')) as { engines: { vscode: string } }).engines.vscode;
     assert.strictEqual(manifest.engines.vscode, clientEngines);
+  });
+
+  it('ships every schema file the bundle loads from its own folder (dockerode\'s BuildKit session and status protos)', function () {
+    const entries = zipEntries(vsix);
+    const names = new Set(entries.map((e) => e.name));
+    const server = entries.find((e) => e.name === 'extension/dist/server.js')!.read().toString('utf8');
+    // `path.resolve(__dirname, "proto", "auth.proto")` survives minification as these literals.
+    const loaded = [...server.matchAll(/resolve\(__dirname,\s*"([\w-]+)",\s*"([\w.-]+\.proto)"\)/g)].map((m) => `${m[1]}/${m[2]}`);
+    assert.deepStrictEqual([...new Set(loaded)].sort(), ['proto/auth.proto', 'proto/buildkit_status.proto']);
+    for (const rel of loaded) {
+      assert.ok(names.has(`extension/dist/${rel}`), `the bundle loads dist/${rel}, which the .vsix lacks`);
+      // Complete and self-contained: protobufjs (what dockerode parses it with) reads it from the extracted folder.
+      const file = path.join(dir, rel);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, entries.find((e) => e.name === `extension/dist/${rel}`)!.read());
+      const protobuf = require(require.resolve('protobufjs', { paths: [path.join(REPO_ROOT, 'node_modules', 'dockerode')] })) as { loadSync(f: string): { nestedArray: unknown[] } };
+      assert.ok(protobuf.loadSync(file).nestedArray.length > 0, rel);
+    }
   });
 
   it('serves over stdio from the extracted bundle and reports the local daemon', async function () {
