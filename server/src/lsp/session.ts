@@ -9,7 +9,6 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { Analyzer } from '../analyze';
 import { closeAllConnections } from '../docker/daemonClient';
 import { errorText } from '../docker/errors';
-import { parseDockerfile } from '../engine/dockerfileModel';
 import type { AnalysisReport } from '../engine/report';
 import {
   AnalysisChangedNotification,
@@ -24,7 +23,7 @@ import { analyzerBackend, type AnalysisBackend, type ContextKey, type Disposable
 import type { CacheBytesRequest } from './cacheBytes';
 import { DaemonWatch } from './daemonWatch';
 import { layerDiagnostics, lspDiagnostics } from './diagnostics';
-import { ViewCache, type Analysed } from './documentView';
+import { editorModel, tooLargeForEditor, ViewCache, type Analysed } from './documentView';
 import { AnalysisScheduler } from './scheduler';
 import { chooseBuilder, contextFolderFor, isDockerfileDocument, normaliseSettings, type BuilderChoice } from './settings';
 
@@ -176,13 +175,17 @@ export class Session {
     if (!doc || this.disposed) return;
     const version = doc.version;
     const text = doc.getText();
-    const model = parseDockerfile(text);
+    const tooLarge = tooLargeForEditor(text);
+    const model = editorModel(text);
+    this.views.seed(uri, version, text, model);
     const settings = await this.settingsFor(uri);
     let report: AnalysisReport | null = null;
     let error: string | null = null;
     let key: ContextKey | null = null;
     let entry: BackendEntry | null = null;
-    if (!uri.startsWith('file:')) {
+    if (tooLarge !== null) {
+      error = tooLarge;
+    } else if (!uri.startsWith('file:')) {
       error = 'Layer Lens analyses Dockerfiles saved on disk: the build context is the folder around them.';
     } else {
       const dockerfile = fileURLToPath(uri);
