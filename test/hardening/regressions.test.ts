@@ -1,6 +1,7 @@
 // One test per defect the hardening suites found, with the smallest input that showed it.
 
 import * as assert from 'assert';
+import { problemLines } from '../../server/src/cli';
 import { parseDockerfile } from '../../server/src/engine/dockerfileModel';
 import { editorModel, MAX_EDITOR_CHARS, MAX_EDITOR_LINES, tooLargeForEditor } from '../../server/src/lsp/documentView';
 
@@ -28,5 +29,15 @@ describe('hardening regressions', () => {
     const fine = ['FROM alpine', ...Array.from({ length: MAX_EDITOR_LINES - 2 }, () => 'RUN echo')].join('\n');
     assert.strictEqual(tooLargeForEditor(fine), null);
     assert.strictEqual(editorModel(fine).instructions.length, MAX_EDITOR_LINES - 1);
+  });
+
+  it('unreadable context entries reach the user as warnings, names quoted (hostile: exit 0 and nothing said)', () => {
+    assert.strictEqual(problemLines([]), '');
+    assert.strictEqual(problemLines([{ rel: 'a\nb', message: 'cannot read directory: EACCES: permission denied' }]),
+      'layerlens: warning: "a\\nb": cannot read directory: EACCES: permission denied\n');
+    const many = Array.from({ length: 13 }, (_, i) => ({ rel: `f${i}`, message: 'x' }));
+    const out = problemLines(many).split('\n').filter(Boolean);
+    assert.strictEqual(out.length, 11);
+    assert.strictEqual(out[10], 'layerlens: warning: 3 more context entries could not be read');
   });
 });

@@ -68,6 +68,7 @@ export class Session {
   private readonly docWatch = new Map<string, string>();
   private readonly cacheBytesMemo = new Map<string, Partial<Record<string, number>>>();
   private lastStatus = '';
+  private readonly loggedProblems = new Map<string, string>();
   private counters = { analyses: 0, contextChanges: 0 };
   private disposed = false;
 
@@ -196,16 +197,16 @@ export class Session {
       key = { contextDir: contextFolderFor(settings, dockerfile, this.workspaceFolders), dockerfile, builder: entry.choice.builder };
       await this.ensureWatch(uri, entry, key);
       try {
-        report = (
-          await entry.backend.analyze({
-            dockerfile,
-            context: key.contextDir,
-            target: settings.target || null,
-            buildArgs: settings.buildArgs,
-            builder: key.builder,
-            dockerfileText: text,
-          })
-        ).report;
+        const result = await entry.backend.analyze({
+          dockerfile,
+          context: key.contextDir,
+          target: settings.target || null,
+          buildArgs: settings.buildArgs,
+          builder: key.builder,
+          dockerfileText: text,
+        });
+        report = result.report;
+        this.logContextProblems(key.contextDir, result.contextProblems);
       } catch (e) {
         error = errorText(e);
       }
@@ -236,6 +237,14 @@ export class Session {
       void this.pushStatus(entry);
       this.measureCaches(analysed, entry, toMeasure);
     }
+  }
+
+  /** Unreadable context entries go to the log once per change (analyses follow keystrokes). */
+  private logContextProblems(contextDir: string, problems: readonly { readonly rel: string; readonly message: string }[]): void {
+    const text = problems.slice(0, 10).map((p) => `${JSON.stringify(p.rel)}: ${p.message}`).join('; ');
+    if ((this.loggedProblems.get(contextDir) ?? '') === text) return;
+    this.loggedProblems.set(contextDir, text);
+    if (text) this.connection.console.warn(`Layer Lens: in the build context ${contextDir}, ${problems.length} entries could not be read: ${text}`);
   }
 
   private async publish(analysed: Analysed): Promise<void> {
