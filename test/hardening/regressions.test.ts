@@ -2,6 +2,8 @@
 
 import * as assert from 'assert';
 import { problemLines } from '../../server/src/cli';
+import { DaemonWatch } from '../../server/src/lsp/daemonWatch';
+import { FakeBackend } from '../server/fakeBackend';
 import { parseDockerfile } from '../../server/src/engine/dockerfileModel';
 import { editorModel, MAX_EDITOR_CHARS, MAX_EDITOR_LINES, tooLargeForEditor } from '../../server/src/lsp/documentView';
 
@@ -39,5 +41,30 @@ describe('hardening regressions', () => {
     const out = problemLines(many).split('\n').filter(Boolean);
     assert.strictEqual(out.length, 11);
     assert.strictEqual(out[10], 'layerlens: warning: 3 more context entries could not be read');
+  });
+
+  it('a daemon absent at start that appears later re-analyses the documents (faults: status connected, hints stale)', async () => {
+    const backend = new FakeBackend();
+    backend.info = { reachable: false, host: 'unix:///x.sock', version: null, apiVersion: null, error: 'cannot connect' };
+    let changes = 0;
+    const watch = new DaemonWatch(backend, () => changes++, () => undefined, 0);
+    watch.start();
+    assert.strictEqual((await watch.daemonInfo()).reachable, false);
+    await new Promise((r) => setImmediate(r));
+    backend.info = { reachable: true, host: 'unix:///x.sock', version: '25.0.0', apiVersion: '1.44', error: null };
+    backend.setEventStream(true);
+    assert.strictEqual(changes, 1, 'the first connection after an unreachable answer is a change');
+    assert.strictEqual((await watch.daemonInfo()).reachable, true);
+    // A normal start (the daemon was there all along) does not re-analyse for nothing.
+    const b2 = new FakeBackend();
+    let c2 = 0;
+    const w2 = new DaemonWatch(b2, () => c2++, () => undefined, 0);
+    w2.start();
+    await w2.daemonInfo();
+    await new Promise((r) => setImmediate(r));
+    b2.setEventStream(true);
+    assert.strictEqual(c2, 0);
+    watch.dispose();
+    w2.dispose();
   });
 });
