@@ -48,6 +48,8 @@ export interface AnalyzeRequest {
 export interface AnalyzeResult {
   readonly report: AnalysisReport;
   readonly dockerfileText: string;
+  /** Context entries that could not be read (permissions, names that are not UTF-8, sockets): shown as warnings. */
+  readonly contextProblems: readonly { readonly rel: string; readonly message: string }[];
 }
 
 export class Analyzer {
@@ -107,6 +109,7 @@ export class Analyzer {
     const d = snapshot.daemon;
     return {
       dockerfileText,
+      contextProblems: index.problems,
       report: {
         dockerfile,
         context: contextDir,

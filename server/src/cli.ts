@@ -28,13 +28,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   const analyzer = new Analyzer({ env });
   try {
-    const { report, dockerfileText } = await analyzer.analyze({
+    const { report, dockerfileText, contextProblems } = await analyzer.analyze({
       dockerfile: cmd.dockerfile,
       context: cmd.context,
       target: cmd.target,
       buildArgs: cmd.buildArgs,
       builder: cmd.builder,
     });
+    process.stderr.write(problemLines(contextProblems));
     if (cmd.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else process.stdout.write(renderText(report, dockerfileText, cmd.color ?? (process.stdout.isTTY === true && !env['NO_COLOR'])));
     return 0;
@@ -47,6 +48,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   } finally {
     await analyzer.dispose();
   }
+}
+
+const MAX_PROBLEM_LINES = 10;
+
+/** Unreadable context entries as warnings on stderr (names JSON-quoted: they may hold newlines or escapes). */
+export function problemLines(problems: readonly { readonly rel: string; readonly message: string }[]): string {
+  const shown = problems.slice(0, MAX_PROBLEM_LINES).map((p) => `layerlens: warning: ${JSON.stringify(p.rel === '' ? '.' : p.rel)}: ${p.message}\n`);
+  const more = problems.length > MAX_PROBLEM_LINES ? [`layerlens: warning: ${problems.length - MAX_PROBLEM_LINES} more context entries could not be read\n`] : [];
+  return [...shown, ...more].join('');
 }
 
 if (require.main === module) {

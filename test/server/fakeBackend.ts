@@ -83,6 +83,7 @@ export class FakeBackend implements AnalysisBackend {
     }));
     return {
       dockerfileText: text,
+      contextProblems: [],
       report: {
         dockerfile: req.dockerfile,
         context: path.resolve(req.context ?? path.dirname(req.dockerfile)),

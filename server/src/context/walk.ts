@@ -75,7 +75,9 @@ export function entryFromStats(rel: string, st: Stats, linkTarget?: string, impl
 
 function errMessage(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
-  return err && err.code ? `${err.code}: ${err.message}` : String(e);
+  // Node's messages already start with the code ("EACCES: permission denied, scandir …"): do not say it twice.
+  if (err && err.code) return err.message.startsWith(`${err.code}:`) ? err.message : `${err.code}: ${err.message}`;
+  return String(e);
 }
 
 interface Node {
@@ -225,6 +227,9 @@ class Walker {
       if (err) {
         this.guard(() => {
           if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR') this.problems.push({ rel: node.rel, message: `cannot stat: ${errMessage(err)}` });
+          // readdir decoded a name that is not UTF-8 (bytes became U+FFFD), so it cannot be opened by that name:
+          // say so rather than let the file vanish from the context without a word.
+          else if (node.name.includes('\uFFFD')) this.problems.push({ rel: node.rel, message: 'the name is not valid UTF-8: left out of the analysis (docker build would send it)' });
         });
         return;
       }

@@ -594,8 +594,12 @@ export class DaemonClient {
       return new DaemonError('unreachable', `cannot connect to ${host}: ${code} (${CONNECT_HINTS[code]})`, host, endpoint, null, e);
     }
     if (DISCONNECT_CODES.has(code) || /socket hang up|aborted|premature close/i.test(message)) {
+      // Over TLS 1.3 a daemon that rejects the client certificate just resets the connection after the handshake.
+      const certHint = this.connection.dockerodeOptions.protocol === 'https'
+        ? `; if it requires a client certificate, check that ${this.connection.tls?.certDir ?? 'the certificate folder'}/cert.pem is signed by a CA it trusts`
+        : '';
       return new DaemonError('disconnected',
-        `the daemon at ${host} closed the connection during ${endpoint} (${code || message})`, host, endpoint, null, e);
+        `the daemon at ${host} closed the connection during ${endpoint} (${code || message})${certHint}`, host, endpoint, null, e);
     }
     if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/.test(code)) {
       return new DaemonError('unreachable', `TLS handshake with ${host} failed: ${message}`, host, endpoint, null, e);

@@ -65,7 +65,9 @@ export function parseDockerfile(content: string): DockerfileModel {
   const text = content.startsWith('\uFEFF') ? content.slice(1) : content;
   const lineEnding = /\r\n/.test(text) ? '\r\n' : '\n';
   const lines = text.split(/\r?\n/);
-  const ast = DockerfileParser.parse(text);
+  // Docker ends lines at LF only; dockerfile-ast (LSP positions) also at a lone CR. Blanking lone CRs for the AST
+  // keeps its line numbers on Docker's lines (and `lines`), so instructions never take a neighbour's text.
+  const ast = DockerfileParser.parse(text.replace(/\r(?!\n)/g, ' '));
   const escape = ast.getEscapeCharacter() || '\\';
   const instructions: ParsedInstruction[] = [];
   const globalArgs: ParsedInstruction[] = [];

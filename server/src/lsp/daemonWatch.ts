@@ -14,6 +14,8 @@ export class DaemonWatch {
   private timer: NodeJS.Timeout | null = null;
   private stream: Disposable | null = null;
   private everConnected = false;
+  /** The last daemon info asked for said unreachable. */
+  private knownUnreachable = false;
 
   constructor(
     private readonly backend: AnalysisBackend,
@@ -33,7 +35,13 @@ export class DaemonWatch {
 
   /** Ping + version, asked once per daemon change rather than per analysis. */
   daemonInfo(): Promise<DaemonInfo> {
-    this.info ??= this.backend.daemonInfo();
+    if (!this.info) {
+      const asked = this.backend.daemonInfo();
+      this.info = asked;
+      void asked.then((i) => {
+        if (this.info === asked) this.knownUnreachable = !i.reachable;
+      }, () => undefined);
+    }
     return this.info;
   }
 
@@ -45,6 +53,7 @@ export class DaemonWatch {
 
   private changed(): void {
     this.timer = null;
+    this.knownUnreachable = false;
     this.refreshes++;
     this.backend.invalidateDaemon();
     this.info = null;
@@ -56,7 +65,9 @@ export class DaemonWatch {
     this.eventsConnected = s.connected;
     if (s.connected && !was) {
       // Back after an outage (or a daemon restart): whatever we knew may be gone.
-      if (this.everConnected) this.changed();
+      // Also on a first connection when analyses ran while the daemon was unreachable (absent at start): their
+      // results say "daemon unreachable" and nothing else would redo them.
+      if (this.everConnected || this.knownUnreachable) this.changed();
       else this.info = null;
       this.everConnected = true;
     } else if (!s.connected && was) {

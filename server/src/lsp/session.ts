@@ -9,7 +9,6 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { Analyzer } from '../analyze';
 import { closeAllConnections } from '../docker/daemonClient';
 import { errorText } from '../docker/errors';
-import { parseDockerfile } from '../engine/dockerfileModel';
 import type { AnalysisReport } from '../engine/report';
 import {
   AnalysisChangedNotification,
@@ -24,7 +23,7 @@ import { analyzerBackend, type AnalysisBackend, type ContextKey, type Disposable
 import type { CacheBytesRequest } from './cacheBytes';
 import { DaemonWatch } from './daemonWatch';
 import { layerDiagnostics, lspDiagnostics } from './diagnostics';
-import { ViewCache, type Analysed } from './documentView';
+import { editorModel, tooLargeForEditor, ViewCache, type Analysed } from './documentView';
 import { AnalysisScheduler } from './scheduler';
 import { chooseBuilder, contextFolderFor, isDockerfileDocument, normaliseSettings, type BuilderChoice } from './settings';
 
@@ -71,6 +70,7 @@ export class Session {
   private readonly docWatch = new Map<string, string>();
   private readonly cacheBytesMemo = new Map<string, Partial<Record<string, number>>>();
   private lastStatus = '';
+  private readonly loggedProblems = new Map<string, string>();
   private counters = { analyses: 0, contextChanges: 0 };
   private disposed = false;
 
@@ -178,13 +178,17 @@ export class Session {
     if (!doc || this.disposed) return;
     const version = doc.version;
     const text = doc.getText();
-    const model = parseDockerfile(text);
+    const tooLarge = tooLargeForEditor(text);
+    const model = editorModel(text);
+    this.views.seed(uri, version, text, model);
     const settings = await this.settingsFor(uri);
     let report: AnalysisReport | null = null;
     let error: string | null = null;
     let key: ContextKey | null = null;
     let entry: BackendEntry | null = null;
-    if (!uri.startsWith('file:')) {
+    if (tooLarge !== null) {
+      error = tooLarge;
+    } else if (!uri.startsWith('file:')) {
       error = 'Layer Lens analyses Dockerfiles saved on disk: the build context is the folder around them.';
     } else {
       const dockerfile = fileURLToPath(uri);
@@ -195,16 +199,16 @@ export class Session {
       key = { contextDir: contextFolderFor(settings, dockerfile, this.workspaceFolders), dockerfile, builder: entry.choice.builder };
       await this.ensureWatch(uri, entry, key);
       try {
-        report = (
-          await entry.backend.analyze({
-            dockerfile,
-            context: key.contextDir,
-            target: settings.target || null,
-            buildArgs: settings.buildArgs,
-            builder: key.builder,
-            dockerfileText: text,
-          })
-        ).report;
+        const result = await entry.backend.analyze({
+          dockerfile,
+          context: key.contextDir,
+          target: settings.target || null,
+          buildArgs: settings.buildArgs,
+          builder: key.builder,
+          dockerfileText: text,
+        });
+        report = result.report;
+        this.logContextProblems(key.contextDir, result.contextProblems);
       } catch (e) {
         error = errorText(e);
       }
@@ -235,6 +239,14 @@ export class Session {
       void this.pushStatus(entry);
       this.measureCaches(analysed, entry, toMeasure);
     }
+  }
+
+  /** Unreadable context entries go to the log once per change (analyses follow keystrokes). */
+  private logContextProblems(contextDir: string, problems: readonly { readonly rel: string; readonly message: string }[]): void {
+    const text = problems.slice(0, 10).map((p) => `${JSON.stringify(p.rel)}: ${p.message}`).join('; ');
+    if ((this.loggedProblems.get(contextDir) ?? '') === text) return;
+    this.loggedProblems.set(contextDir, text);
+    if (text) this.connection.console.warn(`Layer Lens: in the build context ${contextDir}, ${problems.length} entries could not be read: ${text}`);
   }
 
   private async publish(analysed: Analysed): Promise<void> {

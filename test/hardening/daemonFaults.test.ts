@@ -1,0 +1,288 @@
+// Issue 7.3, daemon faults, through the language server (the status the status bar shows, the analyses) and the CLI:
+// a daemon absent at start that appears later, one that stalls, one that is slow, malformed or truncated JSON, an
+// old API version (a fake daemon on a unix socket), and a real dockerd of our own killed mid-analysis and restarted.
+// Each: a clear state, no wait beyond the configured time-out, and no socket or process left behind (counted).
+
+import * as assert from 'assert';
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import type * as http from 'http';
+import * as path from 'path';
+import { pathToFileURL } from 'url';
+import { closeAllConnections } from '../../server/src/docker/daemonClient';
+import { AnalysisRequest, DAEMON_STATUS_METHOD, type AnalysisResult, type DaemonStatusParams } from '../../server/src/protocol';
+import { daemonRequired } from '../docker/harness';
+import { TestClient } from '../server/lspHarness';
+import { recordFigure, resourceCount, tmpDir, type ResourceCount } from './figures';
+import { FaultProxy, OwnDockerd, processesMentioning } from './daemonProcs';
+import { GeneratedDaemon } from './genDaemon';
+
+const BIN = path.resolve(__dirname, '../../../bin/layerlens.js');
+/** The Analyzer's default budget for one metadata call (DaemonClient timeoutMs). */
+const DAEMON_TIMEOUT_MS = 5000;
+const DOCKERFILE = 'FROM alpine\nCOPY . /app\nRUN echo hi\n';
+
+interface Lsp {
+  readonly c: TestClient;
+  readonly uri: string;
+  readonly dir: string;
+  close(): Promise<void>;
+}
+
+async function lspOn(host: string, name: string): Promise<Lsp> {
+  const dir = tmpDir(name);
+  fs.writeFileSync(path.join(dir, 'Dockerfile'), DOCKERFILE);
+  const c = new TestClient({ env: { ...process.env, DOCKER_HOST: '', LAYERLENS_CACHE_DIR: path.join(dir, '.cache') }, editDebounceMs: 0, daemonDebounceMs: 100 }, { dockerHost: host });
+  await c.initialize(undefined, pathToFileURL(dir).toString());
+  const uri = pathToFileURL(path.join(dir, 'Dockerfile')).toString();
+  return {
+    c, uri, dir,
+    close: async () => {
+      await c.shutdown();
+      closeAllConnections();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const status = (l: Lsp, pred: (s: DaemonStatusParams) => boolean, timeoutMs: number, from = 0): Promise<DaemonStatusParams> =>
+  l.c.waitFor<DaemonStatusParams>(DAEMON_STATUS_METHOD, pred, { timeoutMs, from });
+
+async function analysis(l: Lsp): Promise<AnalysisResult> {
+  const r = await l.c.client.sendRequest(AnalysisRequest, { uri: l.uri });
+  assert.ok(r, 'analysed');
+  return r;
+}
+
+/** Runs the CLI against `host`; resolves with its exit code, output and wall time. */
+function cli(host: string, dir: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [BIN, 'analyze', path.join(dir, 'Dockerfile'), '--json'], {
+      env: { ...process.env, DOCKER_HOST: host, LAYERLENS_CACHE_DIR: path.join(dir, '.cache-cli') },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
+  });
+}
+
+function sameResources(before: ResourceCount, after: ResourceCount, what: string): void {
+  assert.ok(after.sockets <= before.sockets, `${what}: ${after.sockets - before.sockets} sockets leaked (${JSON.stringify({ before, after })})`);
+  assert.ok(after.children <= before.children, `${what}: ${after.children - before.children} child processes left`);
+}
+
+describe('hardening 7.3: daemon faults', function () {
+  this.timeout(300_000);
+  const figures: Record<string, unknown> = {};
+  let faults = 0;
+  after(() => recordFigure('daemonFaults', { ...figures, faultsSurvived: faults }));
+
+  describe('fake daemon on a unix socket', () => {
+    let base: ResourceCount;
+    beforeEach(() => {
+      base = resourceCount();
+    });
+    afterEach(async () => {
+      closeAllConnections();
+      await new Promise((r) => setTimeout(r, 50)); // let destroyed sockets close
+      sameResources(base, resourceCount(), 'after the scenario');
+    });
+
+    it('absent at start: unreachable with the reason; when it appears, connects and re-analyses by itself', async () => {
+      const sockDir = tmpDir('absent');
+      const sock = path.join(sockDir, 'docker.sock');
+      const l = await lspOn(`unix://${sock}`, 'absent-lsp');
+      let daemon: GeneratedDaemon | null = null;
+      try {
+        await l.c.open(l.uri, DOCKERFILE);
+        const down = await status(l, (s) => s.state === 'unreachable', 10_000);
+        assert.match(down.reason ?? '', new RegExp(`cannot connect to unix://${sock}: ENOENT \\(is dockerd running\\?\\)`));
+        await l.c.analysed(l.uri, { timeoutMs: 10_000 });
+        const first = await analysis(l);
+        assert.strictEqual(first.report?.daemon.reachable, false);
+        const c0 = await cli(`unix://${sock}`, l.dir);
+        assert.strictEqual(c0.code, 0, c0.stderr);
+        assert.match((JSON.parse(c0.stdout) as { daemon: { error: string } }).daemon.error, /ENOENT \(is dockerd running\?\)/);
+
+        const mark = l.c.mark();
+        daemon = new GeneratedDaemon({ images: 5, buildCacheRecords: 5 });
+        const appeared = performance.now();
+        await startFakeAt(daemon, sock);
+        const up = await status(l, (s) => s.state === 'connected', 30_000, mark);
+        const reanalysed = await l.c.analysed(l.uri, { from: mark, cause: 'daemon', timeoutMs: 30_000 });
+        const reconnectMs = performance.now() - appeared;
+        assert.ok(reanalysed.ok);
+        assert.strictEqual((await analysis(l)).report?.daemon.reachable, true, 'the document was re-analysed against the daemon');
+        assert.strictEqual(up.version, '20.10.24');
+        figures['absentThenAppearsReconnectMs'] = Math.round(reconnectMs);
+        figures['cliDaemonAbsentMs'] = Math.round(c0.ms);
+        faults++;
+      } finally {
+        await l.close();
+        if (daemon) await daemon.stop();
+        fs.rmSync(sockDir, { recursive: true, force: true });
+      }
+    });
+
+    const faultCases: [string, (d: GeneratedDaemon) => void, (s: DaemonStatusParams, r: AnalysisResult, cliOut: { daemon: { reachable: boolean; error: string | null } }) => void][] = [
+      ['stalls (accepts, never answers)', (d) => d.on('GET /_ping', () => undefined).on('GET /version', () => undefined), (s, r, c) => {
+        assert.strictEqual(s.state, 'unreachable');
+        assert.match(s.reason ?? '', /did not answer GET \/(_ping|version) within 5 s/);
+        assert.strictEqual(r.report?.daemon.reachable, false);
+        assert.match(c.daemon.error ?? '', /within 5 s/);
+      }],
+      ['answers malformed JSON', (d) => d.raw('GET /images/json', '[{"Id": "sha256:ab", <html>'), (s, r, c) => {
+        assert.strictEqual(s.state, 'connected');
+        assert.match(r.report?.daemon.error ?? '', /GET \/images\/json\?all=1 on unix:\/\/.* returned malformed JSON/);
+        assert.match(c.daemon.error ?? '', /returned malformed JSON/);
+      }],
+      ['truncates its answer mid-body', (d) => d.on('GET /version', (_q: http.IncomingMessage, res: http.ServerResponse) => {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '200' });
+        res.write('{"Version": "20.10.24", "ApiVer');
+        setTimeout(() => res.destroy(), 50);
+      }), (s, r, c) => {
+        assert.strictEqual(s.state, 'unreachable');
+        assert.match(s.reason ?? '', /closed the connection during GET \/version/);
+        assert.strictEqual(r.report?.daemon.reachable, false);
+        assert.match(c.daemon.error ?? '', /closed the connection/);
+      }],
+      ['speaks an old API (Docker 1.13, API 1.26, no build cache endpoint)', (d) => {
+        d.json('GET /version', { Version: '1.13.1', ApiVersion: '1.26', Os: 'linux', Arch: 'amd64' });
+        d.json('GET /system/df', { message: 'page not found' }, true, 404);
+      }, (s, r, c) => {
+        assert.strictEqual(s.state, 'connected');
+        assert.strictEqual(s.version, '1.13.1');
+        assert.strictEqual(s.builder, 'classic', 'Docker < 23 builds classic by default');
+        assert.ok(r.report, r.error ?? '');
+        assert.match(r.report.daemon.error ?? '', /build cache unavailable: .*HTTP 404/);
+        assert.strictEqual(c.daemon.reachable, true);
+      }],
+    ];
+
+    for (const [name, breakIt, check] of faultCases) {
+      it(`a daemon that ${name}: a clear state within the time-out, in the status and the CLI`, async () => {
+        const daemon = await new GeneratedDaemon({ images: 20, buildCacheRecords: 20 }).start();
+        breakIt(daemon);
+        const l = await lspOn(`unix://${daemon.socketPath}`, 'fault');
+        try {
+          const t0 = performance.now();
+          await l.c.open(l.uri, DOCKERFILE);
+          await l.c.analysed(l.uri, { timeoutMs: 4 * DAEMON_TIMEOUT_MS });
+          const ms = performance.now() - t0;
+          assert.ok(ms < 2 * DAEMON_TIMEOUT_MS + 2000, `the analysis took ${Math.round(ms)} ms`);
+          const s = await status(l, () => true, 4 * DAEMON_TIMEOUT_MS);
+          const c = await cli(`unix://${daemon.socketPath}`, l.dir);
+          assert.strictEqual(c.code, 0, c.stderr);
+          assert.ok(c.ms < 2 * DAEMON_TIMEOUT_MS + 5000, `the CLI took ${Math.round(c.ms)} ms`);
+          check(s, await analysis(l), JSON.parse(c.stdout) as { daemon: { reachable: boolean; error: string | null } });
+          figures[`fake_${name.split(' ')[0]}_${name.split(' ')[1]}`] = { lspAnalysisMs: Math.round(ms), cliMs: Math.round(c.ms), state: s.state, reason: s.reason };
+          faults++;
+        } finally {
+          await l.close();
+          await daemon.stop();
+        }
+      });
+    }
+  });
+
+  describe('our own dockerd, killed and restarted', () => {
+    let root: string;
+    let dockerd: OwnDockerd;
+    let proxy: FaultProxy;
+    let base: ResourceCount;
+
+    before(async function () {
+      if (!fs.existsSync('/usr/sbin/dockerd') && !fs.existsSync('/usr/bin/dockerd')) {
+        if (daemonRequired()) assert.fail('dockerd is required (CI=1 or LAYERLENS_REQUIRE_DAEMON)');
+        this.skip();
+      }
+      base = resourceCount();
+      root = tmpDir('dockerd');
+      dockerd = new OwnDockerd(root);
+      const t0 = performance.now();
+      await dockerd.start();
+      figures['ownDockerdStartMs'] = Math.round(performance.now() - t0);
+      proxy = await new FaultProxy(path.join(root, 'proxy.sock'), dockerd.socketPath).start();
+    });
+
+    after(async () => {
+      await proxy?.stop();
+      await dockerd?.stop();
+      closeAllConnections();
+      await new Promise((r) => setTimeout(r, 100));
+      const left = root ? processesMentioning(root) : [];
+      figures['ownDockerdProcessesLeft'] = left.length;
+      if (root) fs.rmSync(root, { recursive: true, force: true });
+      assert.deepStrictEqual(left, [], 'dockerd or containerd left running');
+      if (base) sameResources(base, resourceCount(), 'after the dockerd scenarios');
+    });
+
+    it('killed mid-analysis: unreachable within the time-out; restarted: reconnects and re-analyses by itself', async () => {
+      const l = await lspOn(`unix://${proxy.socketPath}`, 'kill');
+      try {
+        await l.c.open(l.uri, DOCKERFILE);
+        await status(l, (s) => s.state === 'connected' && s.eventsConnected, 20_000);
+        await l.c.analysed(l.uri, { timeoutMs: 20_000 });
+
+        // Slow every answer down, start an analysis (an edit), and kill dockerd while its requests are in flight.
+        proxy.mode = { kind: 'delay', ms: 400 };
+        const mark = l.c.mark();
+        const v = await l.c.change(l.uri, [{ text: DOCKERFILE + '# edit\n' }]);
+        await new Promise((r) => setTimeout(r, 150));
+        const killedAt = performance.now();
+        await dockerd.kill();
+        proxy.mode = { kind: 'pass' };
+        const done = await l.c.analysed(l.uri, { from: mark, version: v, timeoutMs: 4 * DAEMON_TIMEOUT_MS });
+        const afterKillMs = performance.now() - killedAt;
+        assert.ok(afterKillMs < 2 * DAEMON_TIMEOUT_MS + 2000, `the analysis finished ${Math.round(afterKillMs)} ms after the kill`);
+        assert.ok(done);
+        const down = await status(l, (s) => s.state === 'unreachable', 4 * DAEMON_TIMEOUT_MS, mark);
+        assert.match(down.reason ?? '', /cannot connect to unix:\/\/.*proxy\.sock|closed the connection|ECONNREFUSED|ENOENT/);
+        const c = await cli(`unix://${proxy.socketPath}`, l.dir);
+        assert.strictEqual(c.code, 0, c.stderr);
+        assert.strictEqual((JSON.parse(c.stdout) as { daemon: { reachable: boolean } }).daemon.reachable, false);
+        faults++;
+
+        const mark2 = l.c.mark();
+        const t0 = performance.now();
+        await dockerd.start();
+        await status(l, (s) => s.state === 'connected', 30_000, mark2);
+        await l.c.analysed(l.uri, { from: mark2, cause: 'daemon', timeoutMs: 30_000 });
+        const back = performance.now() - t0;
+        assert.strictEqual((await analysis(l)).report?.daemon.reachable, true);
+        figures['ownDockerd'] = { analysisDoneAfterKillMs: Math.round(afterKillMs), reconnectAndReanalyseAfterRestartMs: Math.round(back), cliWhileDownMs: Math.round(c.ms) };
+        faults++;
+      } finally {
+        await l.close();
+      }
+    });
+
+    it('stalled behind a proxy (connection accepted, no byte back): unreachable within the time-out', async () => {
+      const l = await lspOn(`unix://${proxy.socketPath}`, 'stall');
+      try {
+        proxy.mode = { kind: 'stall' };
+        const t0 = performance.now();
+        await l.c.open(l.uri, DOCKERFILE);
+        await l.c.analysed(l.uri, { timeoutMs: 4 * DAEMON_TIMEOUT_MS });
+        const ms = performance.now() - t0;
+        const s = await status(l, (x) => x.state === 'unreachable', 4 * DAEMON_TIMEOUT_MS);
+        assert.match(s.reason ?? '', /did not answer GET \/(_ping|version) within 5 s/);
+        assert.ok(ms < 2 * DAEMON_TIMEOUT_MS + 2000, `took ${Math.round(ms)} ms`);
+        figures['ownDockerdStallMs'] = Math.round(ms);
+        faults++;
+      } finally {
+        proxy.mode = { kind: 'pass' };
+        await l.close();
+      }
+    });
+  });
+});
+
+/** Serves a fake daemon on a given socket path (the "daemon appears later" case needs a path known in advance). */
+async function startFakeAt(d: GeneratedDaemon, sock: string): Promise<void> {
+  Object.defineProperty(d, 'socketPath', { value: sock });
+  await d.start();
+}
