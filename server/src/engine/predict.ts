@@ -22,7 +22,7 @@ import {
   type ProbeConfig,
 } from './evaluate';
 import type { ContextReader, DaemonEvidence, ImageWithHistory, LandedFile } from './inputs';
-import { compareWithLayer, landedFiles, unchangedSince } from './landed';
+import { compareSourcesWithLayer, compareWithLayer, landedFiles, unchangedSince } from './landed';
 import {
   capList,
   describePaths,
@@ -835,23 +835,17 @@ async function compareCopy(
     if (at !== null && unchangedSince(input.context, src.matches, at)) return { match: c };
   }
   const startedMs = Date.now(); // before any file is read: a change after this moment moves a ctime past it
-  const landed: LandedFile[] = await landedFiles(input.context, step.copy!, src.matches);
   const expectId = expectedOwner(step.copy!.chown);
-  let firstDiff: ChangedFiles | null = null;
-  let sizeOnly = false;
   // Few exports at most: newest candidates first; each layer's files are cached by diff ID after the first read.
-  for (const [i, c] of candidates.slice(0, 3).entries()) {
-    const theirs = c.steps[k]!;
-    // A different size settles it; only the newest such layer is read, to name the files.
-    if (theirs.entry.size !== src.bytes) {
-      sizeOnly = true;
-      if (i > 0) continue;
-    }
-    if (theirs.layerIndex < 0) continue;
-    const files = await input.daemon.layerFiles(c.image.id, c.image.layers[theirs.layerIndex]!);
-    if (!files) continue;
-    const diff = compareWithLayer(landed, files, expectId);
-    if (!diff) {
+  // A different size settles it; only the newest such layer is read, to name the files.
+  const toRead = candidates.slice(0, 3).filter((c, i) => c.steps[k]!.layerIndex >= 0 && (i === 0 || c.steps[k]!.entry.size === src.bytes));
+  const sizeOnly = candidates.slice(0, 3).some((c) => c.steps[k]!.entry.size !== src.bytes);
+  let firstDiff: ChangedFiles | null = null;
+  for (const c of toRead) {
+    const diffId = c.image.layers[c.steps[k]!.layerIndex]!;
+    const diff = await compareSourcesWithLayer(input.context, step.copy!, src.matches, { diffId, files: input.daemon.layerFiles(c.image.id, diffId) }, expectId);
+    if (diff === undefined) continue;
+    if (diff === null) {
       const key = keyOf(c);
       if (key !== null) input.context.markVerified(key, startedMs);
       return { match: c };
@@ -863,6 +857,7 @@ async function compareCopy(
     const c = candidates[0]!;
     const before = c.steps[k]!.entry.size;
     const since = Date.parse(c.image.created);
+    const landed: LandedFile[] = await landedFiles(input.context, step.copy!, src.matches);
     const newer = landed.filter((f) => f.mtimeMs > since).map((f) => f.from);
     const who = newer.length > 0 ? `${describePaths(newer)} changed since the last build` : 'source files changed since the last build';
     return { reason: `${who} (${before} → ${src.bytes} bytes)`, files: { added: [], changed: capList(newer), removed: [], chmodded: [] } };
