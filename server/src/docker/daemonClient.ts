@@ -11,6 +11,7 @@ import { inspect } from 'util';
 import {
   ConnectionResolution, FileReader, nodeFileReader, resolveConnection,
 } from './connection';
+import { ControlApiUnavailable, decodeDiskUsage, DISK_USAGE_METHOD, diskUsageOverGrpc } from './buildkitControl';
 import { DaemonError, errorText, ValidationError } from './errors';
 import { ImageDetailsStore } from './imageDetailsStore';
 import { defaultCacheRoot, isDiffId, LayerDiskCache } from './layerCache';
@@ -191,6 +192,10 @@ export class DaemonClient {
   private readonly stopEarly: boolean;
   private counters = { requests: 0, exports: 0, layerCacheHits: 0, cacheWriteErrors: 0 };
   private connKey: string | null = null;
+  /** From the last `GET /version`: decides whether /system/df can be asked for the build cache alone. */
+  private apiVersion: string | null = null;
+  /** BuildKit's control API failed once (not for time): /system/df from then on. */
+  private controlApiUnavailable = false;
 
   constructor(connection: ConnectionResolution, options: DaemonClientOptions = {}) {
     this.connection = connection;
@@ -252,8 +257,10 @@ export class DaemonClient {
     });
   }
 
-  version(): Promise<VersionView> {
-    return this.getJson('/version', null, parseVersion);
+  async version(): Promise<VersionView> {
+    const v = await this.getJson('/version', null, parseVersion);
+    this.apiVersion = v.apiVersion;
+    return v;
   }
 
   /** `GET /images/json` (all=true includes intermediate and dangling images). */
@@ -271,11 +278,32 @@ export class DaemonClient {
     return this.getJson(`/images/${this.ref(id)}/history`, null, parseHistory);
   }
 
-  /** BuildKit cache records from `GET /system/df` (type=build-cache on API >= 1.42; ignored before). */
+  /**
+   * BuildKit cache records. API >= 1.42: `GET /system/df?type=build-cache`. Older daemons ignore that filter and size
+   * every image, container and volume as well, so they are asked through BuildKit's control API (buildkitControl.ts),
+   * with /system/df as the fallback when that path is not offered.
+   */
   async buildCache(): Promise<BuildCacheRecord[]> {
+    const deadline = Date.now() + this.slowTimeoutMs;
+    if (this.controlApiUsable()) {
+      const endpoint = `POST /grpc ${DISK_USAGE_METHOD}`;
+      try {
+        const body = await this.call(endpoint, this.slowTimeoutMs, (signal) => {
+          this.counters.requests++;
+          const o = this.connection.dockerodeOptions;
+          return diskUsageOverGrpc(o.socketPath ? { socketPath: o.socketPath } : { host: o.host, port: o.port }, signal);
+        });
+        return decodeDiskUsage(body);
+      } catch (e) {
+        if (e instanceof DaemonError && (e.kind === 'timeout' || e.kind === 'cancelled')) throw e;
+        // Not offered (another daemon build, a proxy in between): /system/df from now on. Anything else (the
+        // connection dropped): /system/df this time, which reports that failure itself if it persists.
+        const cause = e instanceof DaemonError ? e.cause : e;
+        if (cause instanceof ControlApiUnavailable || cause instanceof ValidationError) this.controlApiUnavailable = true;
+      }
+    }
     // The daemon runs one disk-usage walk at a time and answers 500 "a disk usage operation is already running"
     // to the others (another client, another editor window): wait for it rather than report a missing cache.
-    const deadline = Date.now() + this.slowTimeoutMs;
     for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
       try {
         return await this.getJson('/system/df', { type: 'build-cache' }, parseBuildCache, Math.max(1000, deadline - Date.now()));
@@ -285,6 +313,15 @@ export class DaemonClient {
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
+  }
+
+  /** Plain HTTP (unix socket or TCP without TLS) to a daemon older than API 1.42, whose BuildKit API did not fail. */
+  private controlApiUsable(): boolean {
+    const o = this.connection.dockerodeOptions;
+    if (this.controlApiUnavailable || this.connection.problem !== null || this.apiVersion === null) return false;
+    if (o.protocol === 'ssh' || o.protocol === 'https' || !(o.socketPath || (o.host && o.port))) return false;
+    const m = /^(\d+)\.(\d+)/.exec(this.apiVersion);
+    return m !== null && (Number(m[1]) < 1 || (Number(m[1]) === 1 && Number(m[2]) < 42));
   }
 
   /**
