@@ -36,16 +36,18 @@ export class ImageDetailsStore {
     this.dirty = true;
   }
 
-  /** Writes the store when it changed, keeping only images still present. Failures are ignored: it is a cache. */
+  /**
+   * Writes the store when images were added, keeping only images still present. Images that merely went away do not
+   * cause a write by themselves (on a busy daemon that would rewrite megabytes on every run): an entry is keyed by
+   * an immutable image ID, so a stale one is harmless; they are dropped at the next write, or once they make up a
+   * quarter of the store. Failures are ignored: it is a cache.
+   */
   async persist(present: ReadonlySet<string>): Promise<void> {
     const entries = await this.load();
-    for (const id of [...entries.keys()]) {
-      if (!present.has(id)) {
-        entries.delete(id);
-        this.dirty = true;
-      }
-    }
+    const gone = [...entries.keys()].filter((id) => !present.has(id));
+    if (gone.length * 4 > entries.size) this.dirty = true;
     if (!this.dirty) return;
+    for (const id of gone) entries.delete(id);
     this.dirty = false;
     const body = JSON.stringify({ format: FORMAT, images: Object.fromEntries(entries) });
     const tmp = `${this.file}.${process.pid}.tmp`;
@@ -61,9 +63,9 @@ export class ImageDetailsStore {
   private load(): Promise<Map<string, ImageDetails>> {
     if (this.entries) return Promise.resolve(this.entries);
     this.loading ??= fsp
-      .readFile(this.file, 'utf8')
-      .then((text) => {
-        const parsed = JSON.parse(text) as { format?: unknown; images?: unknown };
+      .readFile(this.file) // bytes, decoded at once: cheaper than readFile(…, 'utf8') for megabytes
+      .then((bytes) => {
+        const parsed = JSON.parse(bytes.toString('utf8')) as { format?: unknown; images?: unknown };
         if (parsed.format !== FORMAT || typeof parsed.images !== 'object' || parsed.images === null) return new Map<string, ImageDetails>();
         return new Map(Object.entries(parsed.images as Record<string, ImageDetails>).filter(([, d]) => isDetails(d)));
       })
