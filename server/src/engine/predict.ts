@@ -465,19 +465,52 @@ async function previousSize(daemon: DaemonEvidence, step: EvaluatedStep, fallbac
   if (fallback.source === 'context' || fallback.source === 'none' && fallback.bytes === 0) return fallback;
   if (step.inst.keyword !== 'RUN' && !(step.copy && (step.copy.fromStage !== null || step.copy.fromImage !== null))) return fallback;
   const want = step.buildkitHistory;
-  for (const { history } of await daemon.imagesWithHistory()) {
-    for (const h of history) {
-      if (sameStepText(normaliseHistory(h.createdBy), want)) return { bytes: h.size, exact: false, source: 'previous-build' };
-    }
+  const index = await historySizes(daemon);
+  const bytes = want.startsWith('RUN ') ? index.run.get(stripRunArgs(want)) : index.exact.get(want);
+  return bytes === undefined ? fallback : { bytes, exact: false, source: 'previous-build' };
+}
+
+interface HistorySizes {
+  /** Normalised history line → size of its first occurrence (images in evidence order, history oldest first). */
+  readonly exact: ReadonlyMap<string, number>;
+  /** RUN lines without their `|N K=V` build-arg prefix → size of the first occurrence (sameStepText's other case). */
+  readonly run: ReadonlyMap<string, number>;
+}
+
+/** Every image's history normalised once per daemon evidence, not once per step that misses. */
+const historyIndexes = new WeakMap<DaemonEvidence, Promise<HistorySizes>>();
+
+function historySizes(daemon: DaemonEvidence): Promise<HistorySizes> {
+  let p = historyIndexes.get(daemon);
+  if (!p) {
+    p = daemon.imagesWithHistory().then((images) => {
+      const exact = new Map<string, number>();
+      const run = new Map<string, number>();
+      for (const { history } of images) {
+        for (const h of history) {
+          const text = normaliseHistory(h.createdBy);
+          if (!exact.has(text)) exact.set(text, h.size);
+          if (text.startsWith('RUN ')) {
+            const stripped = stripRunArgs(text);
+            if (!run.has(stripped)) run.set(stripped, h.size);
+          }
+        }
+      }
+      return { exact, run };
+    });
+    historyIndexes.set(daemon, p);
   }
-  return fallback;
+  return p;
+}
+
+function stripRunArgs(text: string): string {
+  return text.replace(/^RUN \|\d+ (\S+=\S* )*/, 'RUN ');
 }
 
 /** History lines equal, or equal but for RUN's `|N K=V` build-arg prefix (a previous build with other args). */
 function sameStepText(a: string, b: string): boolean {
   if (a === b) return true;
-  const strip = (s: string): string => s.replace(/^RUN \|\d+ (\S+=\S* )*/, 'RUN ');
-  return a.startsWith('RUN ') && strip(a) === strip(b);
+  return a.startsWith('RUN ') && stripRunArgs(a) === stripRunArgs(b);
 }
 
 // ---------------------------------------------------------------------------------------------------------
