@@ -32,7 +32,7 @@ export class ImageDetailsStore {
   }
 
   async set(id: string, details: ImageDetails): Promise<void> {
-    (await this.load()).set(id, details);
+    (await this.load()).set(id, slim(details));
     this.dirty = true;
   }
 
@@ -49,7 +49,7 @@ export class ImageDetailsStore {
     if (!this.dirty) return;
     for (const id of gone) entries.delete(id);
     this.dirty = false;
-    const body = JSON.stringify({ format: FORMAT, images: Object.fromEntries(entries) });
+    const body = JSON.stringify({ format: FORMAT, images: Object.fromEntries([...entries].map(([id, d]) => [id, slim(d)])) });
     const tmp = `${this.file}.${process.pid}.tmp`;
     try {
       await fsp.mkdir(path.dirname(this.file), { recursive: true });
@@ -73,6 +73,15 @@ export class ImageDetailsStore {
       .then((m) => (this.entries = m));
     return this.loading;
   }
+}
+
+/**
+ * Without the tags: they move between images (the snapshot takes them from the current listing), and a base image
+ * tagged a hundred times repeated its tags in the history of every image built on it — most of a 10 MB store.
+ */
+function slim(d: ImageDetails): ImageDetails {
+  const untagged = d.inspect.repoTags.length === 0 && d.history.every((h) => h.tags.length === 0);
+  return untagged ? d : { inspect: { ...d.inspect, repoTags: [] }, history: d.history.map((h) => (h.tags.length === 0 ? h : { ...h, tags: [] })) };
 }
 
 function isDetails(d: unknown): d is ImageDetails {
