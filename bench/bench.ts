@@ -5,7 +5,9 @@
 //  (d) a fully cached BuildKit build of the same context by the same daemon;
 //  (e) a parallel sha256 pass over the same files (the hashing limit);
 //  (a′) informational: like (a), but only the context hash cache is missing (layer file lists and image details
-//       that (a) cached are kept) — separates "ask/export from the daemon" from "hash the context".
+//       that (a) cached are kept) — separates "ask/export from the daemon" from "hash the context";
+//  (x) informational, after the rounds: `docker save` of the built image into /dev/null, three times — the export
+//       (a) cannot avoid on a daemon without a per-layer API (Docker 20.10), i.e. a floor under (a).
 // a, b, d and e are measured in rounds (d, e, a, b, a′ per round) so each ratio pairs figures taken moments apart on
 // a noisy machine; medians of the per-round ratios are reported next to the ratio of medians. The daemon is shared:
 // someone may prune BuildKit's cache mid-run, so each round starts with (d), which must be fully cached (else it is
@@ -198,6 +200,13 @@ async function analyzeOnce(entry: string, ctx: BenchContext, cacheDir: string, w
   };
 }
 
+/** `docker save` of the bench image, discarded: what exporting the image costs the daemon and the socket alone. */
+async function exportOnce(): Promise<number> {
+  const r = await run('/bin/sh', ['-c', `"${DOCKER_CLI}" save ${IMAGE_TAG} > /dev/null`], { timeoutMs: 900_000 });
+  if (r.code !== 0) throw new Error(`docker save exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  return r.ms;
+}
+
 interface BuildRun {
   readonly ms: number;
   readonly allCached: boolean;
@@ -321,6 +330,10 @@ async function main(): Promise<void> {
     await pool.close();
     pool = null;
 
+    log('(x) docker save of the image, 3 times …');
+    const exportMs: number[] = [];
+    for (let i = 0; i < 3; i++) exportMs.push(await exportOnce());
+
     log(`(c) engine: ${engineRounds} edits …`);
     await ensureCachedBuild(ctx, '(c)', keepCtimes);
     restoreFixedFiles(ctx.dir);
@@ -328,6 +341,7 @@ async function main(): Promise<void> {
     restoreFixedFiles(ctx.dir);
 
     // ---- figures
+    const X = stat(exportMs);
     const E = stat(results.map((r) => r.e));
     const A = stat(results.map((r) => r.a.ms));
     const B = stat(results.map((r) => r.b.ms));
@@ -364,6 +378,7 @@ async function main(): Promise<void> {
       `  ${'    first edit after opening (not in c)'.padEnd(46)}${fmtMs(c.firstEditMs).padStart(9)}${''.padStart(18)}  files read: ${c.firstEditFilesRead ?? '?'}`,
       row('(d) docker build, BuildKit, fully cached', D),
       row(`(e) parallel sha256, ${os.availableParallelism()} threads`, E, `${(m.bytes / 1e6 / (E.median / 1000)).toFixed(0)} MB/s`),
+      row('(x) docker save of the image (a floor for a)', X, `x/e ${(X.median / E.median).toFixed(1)} (ratio of medians; after the rounds)`),
       '',
       `  a/e  ${aOverE.median.toFixed(2)} (per-round median; min ${aOverE.min.toFixed(2)}, max ${aOverE.max.toFixed(2)}; ratio of medians ${(A.median / E.median).toFixed(2)})  target ≤ ${TARGETS.aOverE}  ${verdict(pass.aOverE)}`,
       `  a′/e ${a2OverE.median.toFixed(2)} (per-round median; informational)`,
@@ -389,7 +404,7 @@ async function main(): Promise<void> {
       rounds,
       roundsSetAside: setAside.length,
       ms: {
-        a: A, b: B, aLayerListsCached: A2, d: D, e: E,
+        a: A, b: B, aLayerListsCached: A2, d: D, e: E, exportFloor: X,
         c: C, cUnchanged: C0, watcher: W,
       },
       ratios: { aOverE, bOverD, aLayerListsCachedOverE: a2OverE, aOverEOfMedians: A.median / E.median, bOverDOfMedians: B.median / D.median },

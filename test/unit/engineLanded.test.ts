@@ -1,7 +1,8 @@
 import * as assert from 'assert';
 import type { ContextEntry, SourceMatch } from '../../server/src/context/types';
 import type { ContextReader } from '../../server/src/engine/inputs';
-import { compareWithLayer, unchangedSince } from '../../server/src/engine/landed';
+import { compareSourcesWithLayer, compareWithLayer, landedFiles, unchangedSince } from '../../server/src/engine/landed';
+import type { CopySpec } from '../../server/src/engine/evaluate';
 import type { LayerFileEntry } from '../../server/src/docker/types';
 
 const entry = (rel: string, kind: ContextEntry['kind'], ctimeMs: number): ContextEntry => ({
@@ -60,5 +61,79 @@ describe('compareWithLayer', () => {
     const layer = [layerFile('app/a.py', 'h1'), layerFile('app/b.py', 'h2'), layerFile('app/c.py', 'h3')];
     const now = [landed('app/a.py', 'h1', 0o755), landed('app/b.py', 'hX'), landed('app/d.py', 'h4')];
     assert.deepStrictEqual(compareWithLayer(now, layer, 0), { added: ['d.py'], changed: ['b.py'], removed: ['/app/c.py'], chmodded: ['a.py'] });
+  });
+});
+
+describe('compareSourcesWithLayer (incremental)', () => {
+  const copy: CopySpec = { sources: ['.'], dest: '.', destAbs: '/app', fromStage: null, fromImage: null, chown: null, chmod: null };
+  const file = (rel: string, size = 3, mode = 0o100644): ContextEntry => ({ rel, kind: 'file', mode, size, mtimeMs: 1, ctimeMs: 1, ino: 1, dev: 1, nlink: 1 });
+  const layerFile = (path: string, sha256: string, mode = 0o644, size = 3): LayerFileEntry => ({
+    path, type: 'file', mode, uid: 0, gid: 0, size, linkname: '', sha256, whiteout: 'none',
+  });
+  const whole = (entries: ContextEntry[]): SourceMatch[] => [{ pattern: '.', roots: [{ rel: '', kind: 'dir', entries: entries.map((e) => ({ entry: e, under: e.rel })) }] }];
+  /** A reader whose hashes come from `content` (absent: unreadable) and which records every batch it was asked for. */
+  function hashingReader(content: Record<string, string>): ContextReader & { asked: string[][] } {
+    const asked: string[][] = [];
+    return {
+      ...reader({}),
+      asked,
+      contentHashes: async (rels) => {
+        asked.push([...rels]);
+        return new Map(rels.filter((r) => content[r] !== undefined).map((r) => [r, content[r]!]));
+      },
+    };
+  }
+  let seq = 0;
+  const layerId = (): string => `sha256:${(++seq).toString(16).padStart(64, '0')}`;
+
+  it('agrees with compareWithLayer over landedFiles, then re-reads only entries that changed', async () => {
+    const layer = [layerFile('app/a.py', 'h1'), layerFile('app/b.py', 'h2'), layerFile('app/c.py', 'h3'), layerFile('app/z.py', 'h5')];
+    const entries = [file('a.py', 3, 0o100755), file('b.py'), file('d.py'), file('z.py')];
+    const ctx = hashingReader({ 'a.py': 'h1', 'b.py': 'hX', 'd.py': 'h4', 'z.py': 'h5' });
+    const expected = compareWithLayer(await landedFiles(ctx, copy, whole(entries)), layer, 0);
+    assert.deepStrictEqual(expected, { added: ['d.py'], changed: ['b.py'], removed: ['/app/c.py'], chmodded: ['a.py'] });
+    const diffId = layerId();
+    ctx.asked.length = 0;
+    assert.deepStrictEqual(await compareSourcesWithLayer(ctx, copy, whole(entries), { diffId, files: Promise.resolve(layer) }, 0), expected);
+    assert.deepStrictEqual(ctx.asked, [['a.py', 'b.py', 'd.py', 'z.py']]);
+    // b.py reverted (a new entry object, as the context index makes on any change): only it is hashed again.
+    const reverted = [entries[0]!, file('b.py'), entries[2]!, entries[3]!];
+    const ctx2 = hashingReader({ 'a.py': 'h1', 'b.py': 'h2', 'd.py': 'h4', 'z.py': 'h5' });
+    const again = await compareSourcesWithLayer(ctx2, copy, whole(reverted), { diffId, files: Promise.resolve(layer) }, 0);
+    assert.deepStrictEqual(again, { added: ['d.py'], changed: [], removed: ['/app/c.py'], chmodded: ['a.py'] });
+    assert.deepStrictEqual(ctx2.asked, [['b.py']]);
+  });
+
+  it('remembers verdicts per layer and destination, not across them', async () => {
+    const entries = [file('a.py')];
+    const ctx = hashingReader({ 'a.py': 'h1' });
+    const sameLayer = [layerFile('app/a.py', 'h1')];
+    const diffId = layerId();
+    assert.strictEqual(await compareSourcesWithLayer(ctx, copy, whole(entries), { diffId, files: Promise.resolve(sameLayer) }, 0), null);
+    const other = await compareSourcesWithLayer(ctx, copy, whole(entries), { diffId: layerId(), files: Promise.resolve([layerFile('app/a.py', 'h0')]) }, 0);
+    assert.deepStrictEqual(other?.changed, ['a.py']);
+    const elsewhere = await compareSourcesWithLayer(ctx, { ...copy, destAbs: '/srv' }, whole(entries), { diffId, files: Promise.resolve(sameLayer) }, 0);
+    assert.deepStrictEqual(elsewhere, { added: ['a.py'], changed: [], removed: ['/app/a.py'], chmodded: [] });
+    assert.strictEqual(ctx.asked.length, 3);
+  });
+
+  it('judges an unreadable file as changed, and again next time', async () => {
+    const entries = [file('a.py')];
+    const ctx = hashingReader({});
+    const layer = { diffId: layerId(), files: Promise.resolve([layerFile('app/a.py', 'h1')]) };
+    assert.deepStrictEqual((await compareSourcesWithLayer(ctx, copy, whole(entries), layer, 0))?.changed, ['a.py']);
+    assert.deepStrictEqual((await compareSourcesWithLayer(ctx, copy, whole(entries), layer, 0))?.changed, ['a.py']);
+    assert.strictEqual(ctx.asked.length, 2);
+  });
+
+  it('hashes the sources while the layer is still being read, and gives undefined when it cannot be read', async () => {
+    const ctx = hashingReader({ 'a.py': 'h1' });
+    let deliver: (v: null) => void = () => undefined;
+    const files = new Promise<null>((resolve) => (deliver = resolve));
+    const result = compareSourcesWithLayer(ctx, copy, whole([file('a.py')]), { diffId: layerId(), files }, 0);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepStrictEqual(ctx.asked, [['a.py']], 'hashing did not wait for the layer');
+    deliver(null);
+    assert.strictEqual(await result, undefined);
   });
 });

@@ -133,9 +133,10 @@ export class ContextIndex implements ContextView {
   static async open(contextDir: string, dockerfilePath: string | null, opts: ContextIndexOptions = {}): Promise<ContextIndex> {
     const ctx = path.resolve(contextDir);
     const df = dockerfilePath ? path.resolve(ctx, dockerfilePath) : null;
-    const cache = await HashCache.load(ctx, { cacheDir: opts.cacheDir, concurrency: opts.hashConcurrency });
+    const cache = HashCache.create(ctx, { cacheDir: opts.cacheDir, concurrency: opts.hashConcurrency });
     const idx = new ContextIndex(ctx, df, cache, opts);
-    await idx.refresh();
+    // The walk waits on lstat calls (libuv threads) while the persisted hashes are parsed (main thread).
+    await Promise.all([cache.loadPersisted(), idx.refresh()]);
     return idx;
   }
 

@@ -32,22 +32,24 @@ export class ImageDetailsStore {
   }
 
   async set(id: string, details: ImageDetails): Promise<void> {
-    (await this.load()).set(id, details);
+    (await this.load()).set(id, slim(details));
     this.dirty = true;
   }
 
-  /** Writes the store when it changed, keeping only images still present. Failures are ignored: it is a cache. */
+  /**
+   * Writes the store when images were added, keeping only images still present. Images that merely went away do not
+   * cause a write by themselves (on a busy daemon that would rewrite megabytes on every run): an entry is keyed by
+   * an immutable image ID, so a stale one is harmless; they are dropped at the next write, or once they make up a
+   * quarter of the store. Failures are ignored: it is a cache.
+   */
   async persist(present: ReadonlySet<string>): Promise<void> {
     const entries = await this.load();
-    for (const id of [...entries.keys()]) {
-      if (!present.has(id)) {
-        entries.delete(id);
-        this.dirty = true;
-      }
-    }
+    const gone = [...entries.keys()].filter((id) => !present.has(id));
+    if (gone.length * 4 > entries.size) this.dirty = true;
     if (!this.dirty) return;
+    for (const id of gone) entries.delete(id);
     this.dirty = false;
-    const body = JSON.stringify({ format: FORMAT, images: Object.fromEntries(entries) });
+    const body = JSON.stringify({ format: FORMAT, images: Object.fromEntries([...entries].map(([id, d]) => [id, slim(d)])) });
     const tmp = `${this.file}.${process.pid}.tmp`;
     try {
       await fsp.mkdir(path.dirname(this.file), { recursive: true });
@@ -61,9 +63,9 @@ export class ImageDetailsStore {
   private load(): Promise<Map<string, ImageDetails>> {
     if (this.entries) return Promise.resolve(this.entries);
     this.loading ??= fsp
-      .readFile(this.file, 'utf8')
-      .then((text) => {
-        const parsed = JSON.parse(text) as { format?: unknown; images?: unknown };
+      .readFile(this.file) // bytes, decoded at once: cheaper than readFile(…, 'utf8') for megabytes
+      .then((bytes) => {
+        const parsed = JSON.parse(bytes.toString('utf8')) as { format?: unknown; images?: unknown };
         if (parsed.format !== FORMAT || typeof parsed.images !== 'object' || parsed.images === null) return new Map<string, ImageDetails>();
         return new Map(Object.entries(parsed.images as Record<string, ImageDetails>).filter(([, d]) => isDetails(d)));
       })
@@ -71,6 +73,15 @@ export class ImageDetailsStore {
       .then((m) => (this.entries = m));
     return this.loading;
   }
+}
+
+/**
+ * Without the tags: they move between images (the snapshot takes them from the current listing), and a base image
+ * tagged a hundred times repeated its tags in the history of every image built on it — most of a 10 MB store.
+ */
+function slim(d: ImageDetails): ImageDetails {
+  const untagged = d.inspect.repoTags.length === 0 && d.history.every((h) => h.tags.length === 0);
+  return untagged ? d : { inspect: { ...d.inspect, repoTags: [] }, history: d.history.map((h) => (h.tags.length === 0 ? h : { ...h, tags: [] })) };
 }
 
 function isDetails(d: unknown): d is ImageDetails {

@@ -104,6 +104,8 @@ export async function loadDaemonSnapshot(client: DaemonClient, opts: SnapshotOpt
     images, childrenByParent, imageByTag, inspects, histories, buildCache, buildCacheError, buildCacheById,
   });
 
+  // The image list is asked for together with ping + version: one round trip less before the details can start.
+  const listP = client.listImages({ all: true }).then((l) => ({ list: l, error: null }), (e: unknown) => ({ list: null, error: e }));
   let info: DaemonInfo;
   try {
     info = await client.info();
@@ -120,12 +122,9 @@ export async function loadDaemonSnapshot(client: DaemonClient, opts: SnapshotOpt
       return null;
     });
 
-  let list: ImageSummary[] | null = null;
-  try {
-    list = await client.listImages({ all: true });
-  } catch (e) {
-    problems.push(`cannot list images: ${errorText(e)}`);
-  }
+  const listed = await listP;
+  const list: ImageSummary[] | null = listed.list;
+  if (listed.error !== null) problems.push(`cannot list images: ${errorText(listed.error)}`);
 
   if (list) {
     list.sort((a, b) => b.created - a.created || (a.id < b.id ? -1 : 1));

@@ -22,7 +22,7 @@ import {
   type ProbeConfig,
 } from './evaluate';
 import type { ContextReader, DaemonEvidence, ImageWithHistory, LandedFile } from './inputs';
-import { compareWithLayer, landedFiles, unchangedSince } from './landed';
+import { compareSourcesWithLayer, compareWithLayer, landedFiles, unchangedSince } from './landed';
 import {
   capList,
   describePaths,
@@ -465,19 +465,52 @@ async function previousSize(daemon: DaemonEvidence, step: EvaluatedStep, fallbac
   if (fallback.source === 'context' || fallback.source === 'none' && fallback.bytes === 0) return fallback;
   if (step.inst.keyword !== 'RUN' && !(step.copy && (step.copy.fromStage !== null || step.copy.fromImage !== null))) return fallback;
   const want = step.buildkitHistory;
-  for (const { history } of await daemon.imagesWithHistory()) {
-    for (const h of history) {
-      if (sameStepText(normaliseHistory(h.createdBy), want)) return { bytes: h.size, exact: false, source: 'previous-build' };
-    }
+  const index = await historySizes(daemon);
+  const bytes = want.startsWith('RUN ') ? index.run.get(stripRunArgs(want)) : index.exact.get(want);
+  return bytes === undefined ? fallback : { bytes, exact: false, source: 'previous-build' };
+}
+
+interface HistorySizes {
+  /** Normalised history line → size of its first occurrence (images in evidence order, history oldest first). */
+  readonly exact: ReadonlyMap<string, number>;
+  /** RUN lines without their `|N K=V` build-arg prefix → size of the first occurrence (sameStepText's other case). */
+  readonly run: ReadonlyMap<string, number>;
+}
+
+/** Every image's history normalised once per daemon evidence, not once per step that misses. */
+const historyIndexes = new WeakMap<DaemonEvidence, Promise<HistorySizes>>();
+
+function historySizes(daemon: DaemonEvidence): Promise<HistorySizes> {
+  let p = historyIndexes.get(daemon);
+  if (!p) {
+    p = daemon.imagesWithHistory().then((images) => {
+      const exact = new Map<string, number>();
+      const run = new Map<string, number>();
+      for (const { history } of images) {
+        for (const h of history) {
+          const text = normaliseHistory(h.createdBy);
+          if (!exact.has(text)) exact.set(text, h.size);
+          if (text.startsWith('RUN ')) {
+            const stripped = stripRunArgs(text);
+            if (!run.has(stripped)) run.set(stripped, h.size);
+          }
+        }
+      }
+      return { exact, run };
+    });
+    historyIndexes.set(daemon, p);
   }
-  return fallback;
+  return p;
+}
+
+function stripRunArgs(text: string): string {
+  return text.replace(/^RUN \|\d+ (\S+=\S* )*/, 'RUN ');
 }
 
 /** History lines equal, or equal but for RUN's `|N K=V` build-arg prefix (a previous build with other args). */
 function sameStepText(a: string, b: string): boolean {
   if (a === b) return true;
-  const strip = (s: string): string => s.replace(/^RUN \|\d+ (\S+=\S* )*/, 'RUN ');
-  return a.startsWith('RUN ') && strip(a) === strip(b);
+  return a.startsWith('RUN ') && stripRunArgs(a) === stripRunArgs(b);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -835,23 +868,17 @@ async function compareCopy(
     if (at !== null && unchangedSince(input.context, src.matches, at)) return { match: c };
   }
   const startedMs = Date.now(); // before any file is read: a change after this moment moves a ctime past it
-  const landed: LandedFile[] = await landedFiles(input.context, step.copy!, src.matches);
   const expectId = expectedOwner(step.copy!.chown);
-  let firstDiff: ChangedFiles | null = null;
-  let sizeOnly = false;
   // Few exports at most: newest candidates first; each layer's files are cached by diff ID after the first read.
-  for (const [i, c] of candidates.slice(0, 3).entries()) {
-    const theirs = c.steps[k]!;
-    // A different size settles it; only the newest such layer is read, to name the files.
-    if (theirs.entry.size !== src.bytes) {
-      sizeOnly = true;
-      if (i > 0) continue;
-    }
-    if (theirs.layerIndex < 0) continue;
-    const files = await input.daemon.layerFiles(c.image.id, c.image.layers[theirs.layerIndex]!);
-    if (!files) continue;
-    const diff = compareWithLayer(landed, files, expectId);
-    if (!diff) {
+  // A different size settles it; only the newest such layer is read, to name the files.
+  const toRead = candidates.slice(0, 3).filter((c, i) => c.steps[k]!.layerIndex >= 0 && (i === 0 || c.steps[k]!.entry.size === src.bytes));
+  const sizeOnly = candidates.slice(0, 3).some((c) => c.steps[k]!.entry.size !== src.bytes);
+  let firstDiff: ChangedFiles | null = null;
+  for (const c of toRead) {
+    const diffId = c.image.layers[c.steps[k]!.layerIndex]!;
+    const diff = await compareSourcesWithLayer(input.context, step.copy!, src.matches, { diffId, files: input.daemon.layerFiles(c.image.id, diffId) }, expectId);
+    if (diff === undefined) continue;
+    if (diff === null) {
       const key = keyOf(c);
       if (key !== null) input.context.markVerified(key, startedMs);
       return { match: c };
@@ -863,6 +890,7 @@ async function compareCopy(
     const c = candidates[0]!;
     const before = c.steps[k]!.entry.size;
     const since = Date.parse(c.image.created);
+    const landed: LandedFile[] = await landedFiles(input.context, step.copy!, src.matches);
     const newer = landed.filter((f) => f.mtimeMs > since).map((f) => f.from);
     const who = newer.length > 0 ? `${describePaths(newer)} changed since the last build` : 'source files changed since the last build';
     return { reason: `${who} (${before} → ${src.bytes} bytes)`, files: { added: [], changed: capList(newer), removed: [], chmodded: [] } };
