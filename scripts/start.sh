@@ -143,24 +143,36 @@ if [ -z "$port" ]; then
   port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 fi
 
-say "starting code-server on 127.0.0.1:$port"
-"${cs_env[@]}" "$node24" "${cs_args[@]}" --bind-addr "127.0.0.1:$port" --auth none --disable-telemetry \
-  --disable-update-check --disable-workspace-trust --disable-getting-started-override "$sample" >"$cs/code-server.log" 2>&1 &
-cs_pid=$!
-
-deadline=$((SECONDS + 90))
-until curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; do
-  if ! kill -0 "$cs_pid" 2>/dev/null; then
-    tail -n 40 "$cs/code-server.log" >&2
-    echo "code-server exited before answering" >&2
+# code-server's parent and child processes must shake hands within 10 s ("error timed out" otherwise); on a busy
+# machine the child can take longer to load, so an exit before answering is retried twice.
+start_code_server() {
+  "${cs_env[@]}" "$node24" "${cs_args[@]}" --bind-addr "127.0.0.1:$port" --auth none --disable-telemetry \
+    --disable-update-check --disable-workspace-trust --disable-getting-started-override "$sample" >>"$cs/code-server.log" 2>&1 &
+  cs_pid=$!
+  local deadline=$((SECONDS + 90))
+  until curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; do
+    if ! kill -0 "$cs_pid" 2>/dev/null; then
+      wait "$cs_pid" 2>/dev/null || true
+      cs_pid=""
+      return 1
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      tail -n 40 "$cs/code-server.log" >&2
+      echo "code-server did not answer on port $port within 90 s" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
+for attempt in 1 2 3; do
+  say "starting code-server on 127.0.0.1:$port (attempt $attempt of 3)"
+  if start_code_server; then break; fi
+  tail -n 5 "$cs/code-server.log" >&2
+  if [ "$attempt" -eq 3 ]; then
+    echo "code-server exited before answering, three times (log: $cs/code-server.log)" >&2
     exit 1
   fi
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    tail -n 40 "$cs/code-server.log" >&2
-    echo "code-server did not answer on port $port within 90 s" >&2
-    exit 1
-  fi
-  sleep 0.2
+  echo "code-server exited before answering; starting it again" >&2
 done
 
 folder="$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$sample")"

@@ -83,6 +83,11 @@ export class TestClient {
     }
   }
 
+  /** Drops the messages seen so far (long sessions: the record would otherwise grow with every analysis). */
+  forget(): void {
+    this.seen.length = 0;
+  }
+
   /** Index to pass as `from` so that only messages after this point count. */
   mark(): number {
     return this.seen.length;

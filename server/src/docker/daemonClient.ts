@@ -131,8 +131,7 @@ function sharedConnection(c: ConnectionResolution, key: string = connectionKey(c
 function sshModem(c: ConnectionResolution, conn: SharedConnection): Docker {
   if (conn.docker) return conn.docker;
   const o = c.dockerodeOptions;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires -- loaded only for ssh hosts (see the header)
-  const DockerCtor = require('dockerode') as typeof Docker;
+  const DockerCtor = require('dockerode') as typeof Docker; // here only: see the header
   // docker-modem merges defaults read from process.env (DOCKER_HOST, DOCKER_CERT_PATH, …) under our options and
   // throws when DOCKER_CERT_PATH has no certs. Our resolution already interpreted that env, so construct the modem
   // with those variables hidden (synchronous: nothing else can observe the change) and every option explicit.

@@ -111,10 +111,6 @@ export class BaseFeatures {
     private readonly isDockerfile: (doc: TextDocument) => boolean,
   ) {}
 
-  get enabled(): boolean {
-    return this.on;
-  }
-
   /**
    * At `initialize`: the static capabilities for features the client cannot register dynamically, when the base
    * features are wanted from the start. Hover and code actions are always advertised by Layer Lens itself.

@@ -1,0 +1,78 @@
+// The hardening measurements too large for CI (issue 7.2): a build context of 1,000,000 tiny files and a 4 GB
+// sparse file, through the same code the CLI and the language server run. Prints one JSON object with times and
+// peak RSS. The bounded versions are tests in test/hardening/hostileContext.test.ts.
+//
+//   node out/bench/hardeningBench.js [--files 1000000] [--sparse-gib 4] [--keep]
+
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Analyzer } from '../server/src/analyze';
+import { ContextIndex } from '../server/src/context/contextIndex';
+import { closeAllConnections } from '../server/src/docker/daemonClient';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+async function peakDuring<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; peakRssMiB: number }> {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+  const t0 = performance.now();
+  try {
+    const value = await fn();
+    return { value, ms: Math.round(performance.now() - t0), peakRssMiB: Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function main(): Promise<void> {
+  const files = arg('files', 1_000_000);
+  const sparseGiB = arg('sparse-gib', 4);
+  const keep = process.argv.includes('--keep');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'll-hardening-bench-'));
+  const out: Record<string, unknown> = { files, sparseGiB };
+  try {
+    // 1,000,000 tiny files in folders of 1,000.
+    const many = path.join(root, 'many');
+    const gen = performance.now();
+    for (let d = 0; d < files / 1000; d++) {
+      const dir = path.join(many, `d${d}`);
+      fs.mkdirSync(dir, { recursive: true });
+      for (let f = 0; f < 1000; f++) fs.writeFileSync(path.join(dir, `f${f}`), String(f));
+    }
+    fs.writeFileSync(path.join(many, 'Dockerfile'), 'FROM alpine\nCOPY . /app\n');
+    out['manyGenerateMs'] = Math.round(performance.now() - gen);
+    const analyzer = new Analyzer({ env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/ll-bench.sock' }, cacheDir: null });
+    const a = await peakDuring(() => analyzer.analyze({ dockerfile: path.join(many, 'Dockerfile') }));
+    out['manyAnalyse'] = { ms: a.ms, peakRssMiB: a.peakRssMiB, usPerFile: Math.round((a.ms * 1000) / files), copyBytes: a.value.report.steps.find((s) => s.instruction === 'COPY')?.size?.bytes ?? null };
+    await analyzer.dispose();
+    const limited = await peakDuring(() => ContextIndex.open(many, path.join(many, 'Dockerfile'), { cacheDir: null, maxEntries: Math.floor(files / 2) }).then(() => 'no error', (e: unknown) => String(e)));
+    out['manyLimitMessage'] = limited.value;
+    out['manyLimitMs'] = limited.ms;
+    if (!keep) fs.rmSync(many, { recursive: true, force: true });
+
+    // A sparse file of several GB: its content hash reads every byte (zeros), with bounded memory.
+    const sparseDir = path.join(root, 'sparse');
+    fs.mkdirSync(sparseDir);
+    const fd = fs.openSync(path.join(sparseDir, 'disk.img'), 'w');
+    fs.ftruncateSync(fd, sparseGiB * 1024 * 1024 * 1024);
+    fs.closeSync(fd);
+    fs.writeFileSync(path.join(sparseDir, 'Dockerfile'), 'FROM alpine\nCOPY disk.img /\n');
+    const idx = await ContextIndex.open(sparseDir, path.join(sparseDir, 'Dockerfile'), { cacheDir: null });
+    const h = await peakDuring(() => idx.contentHash('disk.img'));
+    idx.dispose();
+    out['sparseHash'] = { ms: h.ms, peakRssMiB: h.peakRssMiB, mibPerS: Math.round((sparseGiB * 1024) / (h.ms / 1000)), bytesRead: idx.hashCache.stats.bytesRead };
+  } finally {
+    closeAllConnections();
+    if (!keep) fs.rmSync(root, { recursive: true, force: true });
+  }
+  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`hardeningBench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});
