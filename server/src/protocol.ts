@@ -216,6 +216,8 @@ export interface ExplorerImageInfo {
   readonly size: number;
   readonly layerCount: number;
   readonly emptyLayerCount: number;
+  /** Config.Labels, sanitised like createdByRaw; {} when none. Untrusted text: render as text. */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface ExplorerOpenResult {
