@@ -361,7 +361,8 @@ function onFiles(query: FilesQuery, result: ExplorerLayerFilesResult): void {
 function renderTree(): void {
   const box = byId('tree');
   const spacer = byId('tree-spacer');
-  treeRows = tree ? visibleRows(tree, expanded, '') : [];
+  // The server already filtered; filtering the answer again opens the folders on the way to each match.
+  treeRows = tree ? visibleRows(tree, expanded, pending?.filter ?? '') : [];
   spacer.style.height = `${treeRows.length * ROW_H}px`;
   if (activeTreeRow >= treeRows.length) activeTreeRow = Math.max(0, treeRows.length - 1);
   box.setAttribute('aria-label', tree ? `Files, ${treeRows.length} rows shown` : 'Files');
@@ -635,6 +636,7 @@ function install(): void {
   });
   const view = byId('view') as RadioGroup;
   view.value = ui.view;
+  for (const r of view.querySelectorAll('vscode-radio')) r.toggleAttribute('checked', r.getAttribute('value') === ui.view);
   view.addEventListener('change', () => {
     const v: FilesView = view.value === 'filesystem' ? 'filesystem' : 'changes';
     if (v === ui.view) return;

@@ -37,6 +37,10 @@ export interface ExplorerHost {
 export class ExplorerPanel {
   private target: ExplorerTarget;
   private opened: ExplorerOpenResult | null = null;
+  /** The layer contents' state, updated by the progress notifications after the open answer. */
+  private filesState: ExplorerOpenResult['files'] = 'failed';
+  /** The last progress of the shown image: resent to a reloaded webview (it may have missed the final one). */
+  private lastProgress: ExplorerProgressParams | null = null;
   private problem: { error: ExplorerError; canPick: boolean } | null = null;
   private ready = false;
   private loading: Promise<void> | null = null;
@@ -178,6 +182,8 @@ export class ExplorerPanel {
     }
     if (result.error || !result.image) return this.showProblem(result.error ?? { kind: 'invalid-response', message: 'The language server sent no image.' }, true);
     this.opened = result;
+    this.filesState = result.files;
+    this.lastProgress = null;
     this.panel.title = `Layers: ${result.image.repoTags[0] ?? result.image.id.slice(7, 19)}`;
     this.postImage(result);
   }
@@ -196,8 +202,9 @@ export class ExplorerPanel {
       dockerfile: uri ? vscode.workspace.asRelativePath(vscode.Uri.parse(uri)) : null,
       layers: r.layers,
       now: Date.now(),
-      files: r.files,
+      files: this.filesState,
     });
+    if (this.filesState === 'streaming' && this.lastProgress) this.post({ type: 'progress', progress: this.lastProgress });
     if (this.problem) this.post({ type: 'problem', ...this.problem });
   }
 
@@ -261,7 +268,10 @@ export class ExplorerPanel {
   }
 
   onProgress(p: ExplorerProgressParams): void {
-    if (p.imageId === this.imageId) this.post({ type: 'progress', progress: p });
+    if (p.imageId !== this.imageId) return;
+    this.lastProgress = p;
+    if (p.done) this.filesState = p.error ? 'failed' : 'ready';
+    this.post({ type: 'progress', progress: p });
   }
 
   onImageGone(p: ExplorerImageGoneParams): void {
