@@ -5,7 +5,7 @@
 //  - per-layer trees and the waste report computed from those headers (server/src/layers/, pure).
 // Errors become ExplorerError values (never thrown to the caller): image gone, daemon gone, bad export.
 
-import { DaemonClient, DaemonError, LayerHeaderDiskCache, loadDaemonSnapshot } from '../docker';
+import { DaemonClient, DaemonError, LayerHeaderDiskCache } from '../docker';
 import type { HistoryEntry, ImageInspect, LayerHeaderEntry } from '../docker';
 import { parseDockerfile, type DockerfileModel } from '../engine/dockerfileModel';
 import type { StepReport } from '../engine/report';
@@ -19,6 +19,10 @@ import {
   type ExplorerLayerRef, type ExplorerListImagesResult, type ExplorerOpenResult, type ExplorerProgressParams,
   type ExplorerWasteResult,
 } from '../protocol';
+
+/** Images examined (newest first) when looking for the one a Dockerfile produced, and how many at a time. */
+const FIND_CANDIDATES = 200;
+const FIND_BATCH = 8;
 
 export interface TieToDockerfile {
   readonly uri: string;
@@ -101,25 +105,23 @@ export class ExplorerService {
       if (targetIndex < 0) return fail({ kind: 'bad-request', message: `${tie.uri} has no stage named ${JSON.stringify(tie.target)}` });
     }
     try {
-      const snapshot = await loadDaemonSnapshot(this.client, { buildCache: false });
-      if (!snapshot.daemon.reachable) return fail({ kind: 'daemon-unreachable', message: snapshot.daemon.error ?? `the daemon at ${this.client.host} cannot be reached` });
-      let id: string | null;
+      let id: string;
       let foundBy: ExplorerOpenResult['foundBy'] = 'ref';
       if (image !== null) {
-        id = snapshot.images.has(image) ? image : snapshot.imageByTag.get(image) ?? snapshot.imageByTag.get(`${image}:latest`) ?? null;
-        if (id === null) id = (await this.client.inspectImage(image)).id; // short IDs, digests: the daemon resolves them
+        id = image;
       } else {
         if (!model) return fail({ kind: 'bad-request', message: 'open needs an image or a Dockerfile' });
-        id = findProducedImage(model, targetIndex, snapshot);
+        const found = await this.findProducedImage(model, targetIndex);
         foundBy = 'history-match';
-        if (id === null) {
+        if (found === null) {
           return fail({ kind: 'no-image-for-dockerfile', message: `no local image matches the history of ${tie!.uri}: build it, or pick an image` });
         }
+        id = found;
       }
-      const inspect = snapshot.inspects.get(id) ?? (await this.client.inspectImage(id));
-      const history = snapshot.histories.get(id) ?? (await this.client.history(id));
-      const base = baseOf(inspect, snapshot);
+      // Inspect + history of this one image: the table must not wait for anything else.
+      const { inspect, history } = await this.details(id);
       const fromRef = model ? lineageOf(model, targetIndex)?.fromRef ?? null : null;
+      const base = baseFromHistory(history) ?? (await this.baseFromRef(fromRef, inspect)) ?? (await this.baseFromStore(inspect));
       const rows = layerRows({
         image: inspect,
         history,
@@ -217,6 +219,78 @@ export class ExplorerService {
 
   dispose(): void {
     for (const id of [...this.images.keys()]) this.close(id);
+  }
+
+  /** Inspect + history, from the per-image-ID store when known (immutable per ID), else from the daemon. */
+  private async details(ref: string): Promise<{ inspect: ImageInspect; history: readonly HistoryEntry[] }> {
+    const store = this.client.imageDetails;
+    if (ref.startsWith('sha256:') && store) {
+      const known = await store.get(ref);
+      if (known) return known;
+    }
+    const [inspect, history] = await Promise.all([this.client.inspectImage(ref), this.client.history(ref)]);
+    return { inspect, history };
+  }
+
+  /** The Dockerfile's FROM image, when it is local and this image is built on it (its layers are a prefix). */
+  private async baseFromRef(ref: string | null, image: ImageInspect): Promise<{ name: string; historyLength: number } | null> {
+    if (ref === null || ref === '' || ref.includes('$') || ref.toLowerCase() === 'scratch') return null;
+    try {
+      const { inspect, history } = await this.details(ref);
+      if (inspect.layers.length >= image.layers.length || !inspect.layers.every((l, i) => image.layers[i] === l)) return null;
+      return { name: ref, historyLength: history.length };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * BuildKit images name no parent, so `docker history` shows no base: look among the images already known to the
+   * per-image store (no daemon call) for the longest proper layer prefix, tagged images first.
+   */
+  private async baseFromStore(image: ImageInspect): Promise<{ name: string; historyLength: number } | null> {
+    const known = this.client.imageDetails ? await this.client.imageDetails.all() : new Map();
+    let best: { name: string; historyLength: number; layers: number; tagged: boolean } | null = null;
+    for (const [id, d] of known) {
+      const other = d.inspect;
+      if (id === image.id || other.layers.length === 0 || other.layers.length >= image.layers.length) continue;
+      if (!other.layers.every((l: string, i: number) => image.layers[i] === l)) continue;
+      const tagged = other.repoTags.length > 0;
+      if (!best || other.layers.length > best.layers || (other.layers.length === best.layers && tagged && !best.tagged)) {
+        best = { name: sanitise(other.repoTags[0] ?? id.slice(7, 19), 512), historyLength: d.history.length, layers: other.layers.length, tagged };
+      }
+    }
+    return best ? { name: best.name, historyLength: best.historyLength } : null;
+  }
+
+  /**
+   * The image the Dockerfile produced: the newest local image whose history (after its base) lines up with the
+   * target stage's instructions. Looks at the newest images first, a few at a time, and stops at a full match.
+   */
+  private async findProducedImage(model: DockerfileModel, target: number): Promise<string | null> {
+    const lineage = lineageOf(model, target);
+    if (!lineage || lineage.steps.length === 0) return null;
+    const need = Math.max(1, Math.ceil(lineage.steps.length / 2));
+    const list = (await this.client.listImages()).sort((a, b) => b.created - a.created).slice(0, FIND_CANDIDATES);
+    let best: { id: string; exact: number; aligned: number } | null = null;
+    for (let i = 0; i < list.length; i += FIND_BATCH) {
+      const batch = await Promise.all(list.slice(i, i + FIND_BATCH).map(async (img) => {
+        try {
+          const { history } = await this.details(img.id);
+          const base = baseFromHistory(history);
+          const own = [...history].reverse().slice(base?.historyLength ?? 0).map((h) => readableCreatedBy(h.createdBy));
+          return { id: img.id, ...matchScore(own, lineage.steps) };
+        } catch {
+          return null; // deleted meanwhile
+        }
+      }));
+      for (const c of batch) {
+        if (!c || c.aligned < need || c.exact === 0) continue;
+        if (!best || c.exact > best.exact || (c.exact === best.exact && c.aligned > best.aligned)) best = c; // newer wins ties
+      }
+      if (best && best.aligned === lineage.steps.length) break;
+    }
+    return best?.id ?? null;
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -326,43 +400,16 @@ export class ExplorerService {
   }
 }
 
-/** The newest local image whose history (after its base) lines up with the Dockerfile's target stage. */
-function findProducedImage(model: DockerfileModel, target: number, snapshot: Awaited<ReturnType<typeof loadDaemonSnapshot>>): string | null {
-  const lineage = lineageOf(model, target);
-  if (!lineage || lineage.steps.length === 0) return null;
-  const need = Math.max(1, Math.ceil(lineage.steps.length / 2));
-  let best: { id: string; exact: number; aligned: number; created: number } | null = null;
-  for (const [id, inspect] of snapshot.inspects) {
-    const summary = snapshot.images.get(id);
-    if (!summary || (summary.repoTags.length === 0 && summary.parentId !== '' && snapshot.childrenByParent.has(id))) continue;
-    const history = snapshot.histories.get(id);
-    if (!history) continue;
-    const base = baseOf(inspect, snapshot);
-    const own = [...history].reverse().slice(base?.historyLength ?? 0).map((h: HistoryEntry) => readableCreatedBy(h.createdBy));
-    const { aligned, exact } = matchScore(own, lineage.steps);
-    if (aligned < need || exact === 0) continue;
-    const created = summary.created;
-    if (!best || exact > best.exact || (exact === best.exact && (aligned > best.aligned || (aligned === best.aligned && created > best.created)))) {
-      best = { id, exact, aligned, created };
-    }
+/**
+ * The base image's part of a history (newest first, as the daemon returns it): `docker history` names the local
+ * images an image is built on (entries with an ID and tags below the top); the newest such entry is the FROM image.
+ */
+export function baseFromHistory(history: readonly HistoryEntry[]): { name: string; historyLength: number } | null {
+  for (let i = 1; i < history.length; i++) {
+    const h = history[i]!;
+    if (h.id !== '<missing>' && h.tags.length > 0) return { name: h.tags[0]!, historyLength: history.length - i };
   }
-  return best?.id ?? null;
-}
-
-/** The local image with the longest proper prefix of this image's layers: its base (tagged images preferred). */
-function baseOf(image: ImageInspect, snapshot: Awaited<ReturnType<typeof loadDaemonSnapshot>>): { name: string; historyLength: number } | null {
-  let best: { name: string; historyLength: number; layers: number; tagged: boolean } | null = null;
-  for (const [id, other] of snapshot.inspects) {
-    if (id === image.id || other.layers.length === 0 || other.layers.length >= image.layers.length) continue;
-    if (!other.layers.every((l, i) => image.layers[i] === l)) continue;
-    const history = snapshot.histories.get(id);
-    if (!history) continue;
-    const tagged = other.repoTags.length > 0;
-    if (!best || other.layers.length > best.layers || (other.layers.length === best.layers && tagged && !best.tagged)) {
-      best = { name: other.repoTags[0] ?? id.slice(7, 19), historyLength: history.length, layers: other.layers.length, tagged };
-    }
-  }
-  return best ? { name: best.name, historyLength: best.historyLength } : null;
+  return null;
 }
 
 export function explorerError(e: unknown, imageId?: string): ExplorerError {

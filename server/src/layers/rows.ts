@@ -89,7 +89,8 @@ export function layerRows(input: RowsInput): LayerRow[] {
   const carriers = layerCarriers(hist, input.image.layers.length);
   const baseLen = input.base ? Math.min(input.base.historyLength, hist.length) : 0;
   const lineage = input.dockerfile ? lineageOf(input.dockerfile.model, input.dockerfile.target) : null;
-  const readable = hist.map((h) => readableCreatedBy(h.createdBy));
+  // `docker import` leaves no instruction, only a comment ("Imported from -"): show that instead of nothing.
+  const readable = hist.map((h) => readableCreatedBy(h.createdBy) || sanitise(h.comment, 512).trim());
   const tie = lineage ? align(readable.slice(baseLen), lineage.steps) : [];
   const byLine = new Map<number, StepReport>();
   for (const s of input.dockerfile?.steps ?? []) byLine.set(s.line, s);
