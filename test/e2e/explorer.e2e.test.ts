@@ -12,7 +12,7 @@ import * as path from 'path';
 import type { FrameLocator, Locator } from 'playwright-core';
 import { chooseBuilder } from '../../server/src/lsp/settings';
 import { BASE_IMAGE, checkDaemon, docker, ensureBaseImage, requireDaemon, useDockerScope, type Builder } from '../docker/harness';
-import { CodeServerSandbox } from './codeServer';
+import { CodeServerSandbox, QUIET_USER_SETTINGS, tearDownSandbox } from './codeServer';
 import { ARTIFACTS_DIR, REPO_ROOT, requireTools, type E2ETools } from './e2eEnv';
 import { packagedVsix } from './vsix';
 import { waitUntil } from './wait';
@@ -67,19 +67,7 @@ describe('Layer Explorer in VS Code (code-server + packaged .vsix)', function ()
 
     sandbox = CodeServerSandbox.create(tools);
     await sandbox.installExtension(vsix);
-    sandbox.writeUserSettings({
-      'workbench.startupEditor': 'none',
-      'security.workspace.trust.enabled': false,
-      'telemetry.telemetryLevel': 'off',
-      'update.mode': 'none',
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
-      'workbench.tips.enabled': false,
-      'workbench.secondarySideBar.defaultVisibility': 'hidden',
-      'chat.disableAIFeatures': true,
-      'editor.minimap.enabled': false,
-      'files.autoSave': 'off',
-    });
+    sandbox.writeUserSettings(QUIET_USER_SETTINGS);
     const url = await sandbox.start(workspace, { DOCKER_BUILDKIT: undefined });
     wb = await Workbench.open({ url, folder: workspace, chromiumPath: tools.chromium, profileDir: sandbox.browserProfileDir, env: sandbox.env(), artifactsDir: ARTIFACTS_DIR });
     wb.page.on('console', (m) => {
@@ -102,12 +90,9 @@ describe('Layer Explorer in VS Code (code-server + packaged .vsix)', function ()
     this.timeout(120_000);
     await wb?.close().catch(() => undefined);
     wb = null;
-    if (!sandbox) return;
-    const leaked = await sandbox.stop();
-    const log = sandbox.logTail();
-    sandbox.dispose();
+    const sb = sandbox;
     sandbox = null;
-    assert.deepStrictEqual(leaked, [], `processes of the e2e sandbox still running after code-server was stopped:\n${leaked.join('\n')}\n${log}`);
+    if (sb) await tearDownSandbox(sb);
   });
 
   /** The explorer webview's document (VS Code nests it: iframe.webview → #active-frame). */
