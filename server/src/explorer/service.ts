@@ -121,7 +121,7 @@ export class ExplorerService {
       // Inspect + history of this one image: the table must not wait for anything else.
       const { inspect, history } = await this.details(id);
       const fromRef = model ? lineageOf(model, targetIndex)?.fromRef ?? null : null;
-      const base = baseFromHistory(history) ?? (await this.baseFromRef(fromRef, inspect)) ?? (await this.baseFromStore(inspect));
+      const base = baseFromHistory(history, fromRef) ?? (await this.baseFromRef(fromRef, inspect)) ?? (await this.baseFromStore(inspect));
       const rows = layerRows({
         image: inspect,
         history,
@@ -245,19 +245,19 @@ export class ExplorerService {
   }
 
   /**
-   * BuildKit images name no parent, so `docker history` shows no base: look among the images already known to the
-   * per-image store (no daemon call) for the longest proper layer prefix, tagged images first.
+   * BuildKit images name no parent, so `docker history` shows no base: look among the tagged images already known
+   * to the per-image store (no daemon call) for the longest proper layer prefix.
    */
   private async baseFromStore(image: ImageInspect): Promise<{ name: string; historyLength: number } | null> {
     const known = this.client.imageDetails ? await this.client.imageDetails.all() : new Map();
-    let best: { name: string; historyLength: number; layers: number; tagged: boolean } | null = null;
+    let best: { name: string; historyLength: number; layers: number } | null = null;
     for (const [id, d] of known) {
       const other = d.inspect;
-      if (id === image.id || other.layers.length === 0 || other.layers.length >= image.layers.length) continue;
+      // Untagged images are the classic builder's intermediate steps of this very build, not a base.
+      if (id === image.id || other.repoTags.length === 0 || other.layers.length === 0 || other.layers.length >= image.layers.length) continue;
       if (!other.layers.every((l: string, i: number) => image.layers[i] === l)) continue;
-      const tagged = other.repoTags.length > 0;
-      if (!best || other.layers.length > best.layers || (other.layers.length === best.layers && tagged && !best.tagged)) {
-        best = { name: sanitise(other.repoTags[0] ?? id.slice(7, 19), 512), historyLength: d.history.length, layers: other.layers.length, tagged };
+      if (!best || other.layers.length > best.layers) {
+        best = { name: sanitise(other.repoTags[0]!, 512), historyLength: d.history.length, layers: other.layers.length };
       }
     }
     return best ? { name: best.name, historyLength: best.historyLength } : null;
@@ -404,10 +404,13 @@ export class ExplorerService {
  * The base image's part of a history (newest first, as the daemon returns it): `docker history` names the local
  * images an image is built on (entries with an ID and tags below the top); the newest such entry is the FROM image.
  */
-export function baseFromHistory(history: readonly HistoryEntry[]): { name: string; historyLength: number } | null {
+export function baseFromHistory(history: readonly HistoryEntry[], fromRef: string | null = null): { name: string; historyLength: number } | null {
   for (let i = 1; i < history.length; i++) {
     const h = history[i]!;
-    if (h.id !== '<missing>' && h.tags.length > 0) return { name: h.tags[0]!, historyLength: history.length - i };
+    if (h.id === '<missing>' || h.tags.length === 0) continue;
+    // One image may carry many tags: the one the Dockerfile names, else the first.
+    const name = fromRef !== null && (h.tags.includes(fromRef) || h.tags.includes(`${fromRef}:latest`)) ? fromRef : h.tags[0]!;
+    return { name, historyLength: history.length - i };
   }
   return null;
 }
