@@ -54,9 +54,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 async function runLayers(cmd: LayersCommand, env: NodeJS.ProcessEnv): Promise<number> {
   // Loaded here: `analyze` does not pay for the explorer.
   const { DaemonClient, closeAllConnections, defaultCacheRoot } = await import('./docker/index.js');
-  const { ExplorerService } = await import('./explorer/service.js');
+  const { EXPLORER_TIMEOUT_MS, ExplorerService } = await import('./explorer/service.js');
   const { renderLayers, thresholdFailures } = await import('./renderLayers.js');
-  const client = DaemonClient.fromEnvironment({ env });
+  const client = DaemonClient.fromEnvironment({ env, timeoutMs: EXPLORER_TIMEOUT_MS });
   const service = new ExplorerService({ client, cacheDir: defaultCacheRoot(env) });
   try {
     const opened = await service.open(cmd.image, null);

@@ -9,8 +9,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { DaemonClient, closeAllConnections } from '../../server/src/docker';
-import { ExplorerService } from '../../server/src/explorer/service';
-import type { ExplorerOpenResult } from '../../server/src/protocol';
+import { EXPLORER_TIMEOUT_MS, ExplorerService } from '../../server/src/explorer/service';
+import type { ExplorerOpenResult, ExplorerProgressParams } from '../../server/src/protocol';
 import { BASE_IMAGE, BUILDERS, describeDocker, docker, dockerBuild, ensureBaseImage, nonce, useDockerScope } from './harness';
 
 const CLI = path.resolve(__dirname, '../../server/src/cli.js');
@@ -53,6 +53,7 @@ describeDocker('layer explorer on the real daemon', function () {
       let opened: ExplorerOpenResult;
       let service: ExplorerService;
       let client: DaemonClient;
+      const progress: ExplorerProgressParams[] = [];
 
       before(async () => {
         const ctx = scope.context({
@@ -66,8 +67,8 @@ describeDocker('layer explorer on the real daemon', function () {
         const built = await dockerBuild({ dir: ctx.dir, tag, builder });
         assert.ok(built.ok, `build failed: ${built.ok ? '' : JSON.stringify(built).slice(0, 2000)}`);
         dfUri = pathToFileURL(path.join(ctx.dir, 'Dockerfile')).toString();
-        client = DaemonClient.fromEnvironment({ cacheDir });
-        service = new ExplorerService({ client, cacheDir });
+        client = DaemonClient.fromEnvironment({ cacheDir, timeoutMs: EXPLORER_TIMEOUT_MS });
+        service = new ExplorerService({ client, cacheDir, onProgress: (p) => progress.push(p), progressIntervalMs: 0 });
         opened = await service.open(tag, { uri: dfUri, text: DOCKERFILE, target: null, steps: null });
         assert.strictEqual(opened.error, null);
         await service.files(opened.image!.id);
@@ -86,6 +87,18 @@ describeDocker('layer explorer on the real daemon', function () {
         const last = opened.layers[opened.layers.length - 1]!;
         assert.strictEqual(last.cumulativeSize, opened.layers.reduce((n, r) => n + r.size, 0));
         assert.strictEqual(opened.image!.layerCount, opened.layers.filter((r) => !r.empty).length);
+      });
+
+      it('reports progress while the export streams, ending with every layer read', () => {
+        assert.strictEqual(opened.files, 'streaming');
+        const last = progress[progress.length - 1]!;
+        assert.deepStrictEqual([last.done, last.error, last.layersDone], [true, null, last.layersTotal]);
+        assert.strictEqual(last.layersTotal, opened.image!.layerCount);
+        assert.ok(last.bytesRead >= 300000 + 3000, `read ${last.bytesRead} bytes`);
+        assert.strictEqual(progress.filter((p) => p.done).length, 1);
+        for (let i = 1; i < progress.length; i++) {
+          assert.ok(progress[i]!.bytesRead >= progress[i - 1]!.bytesRead && progress[i]!.layersDone >= progress[i - 1]!.layersDone);
+        }
       });
 
       it('reports the hidden bytes exactly, once per hidden version, with the lines that added and hid them', async () => {
@@ -129,7 +142,7 @@ describeDocker('layer explorer on the real daemon', function () {
       });
 
       it('a second open is served from the header cache: no export', async () => {
-        const fresh = DaemonClient.fromEnvironment({ cacheDir });
+        const fresh = DaemonClient.fromEnvironment({ cacheDir, timeoutMs: EXPLORER_TIMEOUT_MS });
         const again = new ExplorerService({ client: fresh, cacheDir });
         const o = await again.open(tag, null);
         assert.strictEqual(o.files, 'ready');
@@ -168,7 +181,7 @@ describeDocker('layer explorer on the real daemon', function () {
   }
 
   it('an unknown image and a deleted image are image-not-found; the CLI exits 2 with one line', async () => {
-    const client = DaemonClient.fromEnvironment({ cacheDir });
+    const client = DaemonClient.fromEnvironment({ cacheDir, timeoutMs: EXPLORER_TIMEOUT_MS });
     const service = new ExplorerService({ client, cacheDir });
     const missing = await service.open(`layerlens-test/nope-${nonce(4)}:1`, null);
     assert.strictEqual(missing.error?.kind, 'image-not-found');

@@ -20,6 +20,12 @@ import {
   type ExplorerWasteResult,
 } from '../protocol';
 
+/**
+ * Budget of the explorer's metadata calls: listing a daemon with thousands of images, busy with builds, can take
+ * longer than the default 5 s, and a time-out would read as "daemon unreachable". A refused connection is immediate.
+ */
+export const EXPLORER_TIMEOUT_MS = 20000;
+
 /** Images examined (newest first) when looking for the one a Dockerfile produced, and how many at a time. */
 const FIND_CANDIDATES = 200;
 const FIND_BATCH = 8;

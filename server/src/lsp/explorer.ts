@@ -8,7 +8,7 @@ import type { Connection, TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DaemonClient, type Disposable } from '../docker';
 import { defaultCacheRoot } from '../docker/layerCache';
-import { ExplorerService, type TieToDockerfile } from '../explorer/service';
+import { EXPLORER_TIMEOUT_MS, ExplorerService, type TieToDockerfile } from '../explorer/service';
 import {
   ExplorerCloseNotification, ExplorerImageGoneNotification, ExplorerLayerFilesRequest, ExplorerListImagesRequest,
   ExplorerOpenRequest, ExplorerProgressNotification, ExplorerWasteRequest, type ExplorerOpenParams, type ExplorerOpenResult,
@@ -30,7 +30,7 @@ export function registerExplorer(connection: Connection, documents: TextDocument
   const serviceFor = (host: string): { service: ExplorerService; client: DaemonClient; events: Disposable | null } => {
     let s = services.get(host);
     if (!s) {
-      const client = DaemonClient.fromEnvironment({ env, hostSetting: host || null, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) });
+      const client = DaemonClient.fromEnvironment({ env, hostSetting: host || null, timeoutMs: EXPLORER_TIMEOUT_MS, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) });
       const service = new ExplorerService({
         client,
         cacheDir: opts.cacheDir !== undefined ? opts.cacheDir : defaultCacheRoot(env),
