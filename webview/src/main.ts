@@ -571,6 +571,8 @@ function onMessage(m: HostMessage): void {
       onImage(m);
       break;
     case 'loading':
+      // Asking again (Refresh, another image): the last problem no longer stands.
+      showProblem(null);
       byId('loading-text').textContent = m.what;
       byId('loading').hidden = image !== null;
       break;

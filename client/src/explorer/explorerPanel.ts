@@ -299,6 +299,9 @@ export class ExplorerPanel {
     if (this.isDisposed) return;
     this.isDisposed = true;
     this.closeOnServer();
+    // The highlight belongs to the panel: it goes with it.
+    const tied = this.dockerfileUri;
+    for (const e of vscode.window.visibleTextEditors) if (e.document.uri.toString() === tied) e.setDecorations(this.host.highlight, []);
     for (const d of this.disposables.splice(0)) d.dispose();
     this.host.disposed(this);
   }
