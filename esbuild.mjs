@@ -2,6 +2,8 @@
 //   client/src/extension.ts → dist/client.js   (VS Code extension host; `vscode` is provided at run time)
 //   server/src/server.ts    → dist/server.js   (language server, started by the client over IPC, or `--stdio`)
 //   server/src/cli.ts       → dist/cli.js      (`layerlens` from a terminal; bin/layerlens.js prefers it)
+//   webview/src/main.ts     → dist/webview/explorer.js  (Layer Explorer webview: browser, IIFE, toolkit bundled in)
+//   webview/src/explorer.css → dist/webview/explorer.css
 //
 // Usage: node esbuild.mjs [--production] [--watch] [--only=client,server,cli]
 //   --production  minified, no source maps (what `npm run package` puts in the .vsix)
@@ -49,6 +51,9 @@ const entries = [
   // The server runs in VS Code's Node (20 from 1.91 on), or under any editor's `node` (package.json engines.node >=20).
   { name: 'server', entry: 'server/src/server.ts', outfile: 'dist/server.js', target: 'node20', external: nativeOptional },
   { name: 'cli', entry: 'server/src/cli.ts', outfile: 'dist/cli.js', target: 'node20', external: nativeOptional },
+  // The webview runs in VS Code's Chromium: no Node, no `vscode`. The only thing the panel's CSP lets it load.
+  { name: 'webview', entry: 'webview/src/main.ts', outfile: 'dist/webview/explorer.js', target: 'chrome108', platform: 'browser', format: 'iife' },
+  { name: 'webview', entry: 'webview/src/explorer.css', outfile: 'dist/webview/explorer.css', target: 'chrome108', platform: 'browser' },
 ].filter((e) => only === null || only.has(e.name));
 
 function options(e) {
@@ -57,8 +62,8 @@ function options(e) {
     entryPoints: [e.entry],
     outfile: e.outfile,
     bundle: true,
-    platform: 'node',
-    format: 'cjs',
+    platform: e.platform ?? 'node',
+    format: e.platform === 'browser' ? e.format : 'cjs',
     target: e.target,
     external: e.external,
     minify: production,

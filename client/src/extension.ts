@@ -1,10 +1,11 @@
 // Entry point of the VS Code extension (bundled to dist/client.js).
 //
 // Two lifetimes, disposed explicitly:
-//   - extension: the output channel, the status bar item, the commands (context.subscriptions);
+//   - extension: the output channel, the status bar item, the commands, the layer explorer panels (context.subscriptions);
 //   - server session: the LanguageClient and the handlers registered on it (ServerSession), replaced on refresh.
 import * as vscode from 'vscode';
 import { REFRESH_COMMAND, SHOW_LOG_COMMAND } from './commands';
+import { ExplorerManager } from './explorer/explorerManager';
 import { ServerSession } from './serverSession';
 import { DaemonStatusItem } from './statusBar';
 
@@ -13,11 +14,14 @@ let session: ServerSession | null = null;
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('Layer Lens', { log: true });
   const status = new DaemonStatusItem();
-  const current = new ServerSession({ serverModule: context.asAbsolutePath('dist/server.js'), output, status });
+  // The explorer asks whichever client runs now (a Refresh replaces it) and registers its handlers on each new one.
+  const explorers: ExplorerManager = new ExplorerManager(context, () => current.languageClient, output);
+  const current: ServerSession = new ServerSession({ serverModule: context.asAbsolutePath('dist/server.js'), output, status, onClient: (c) => explorers.attach(c) });
   session = current;
   context.subscriptions.push(
     output,
     status,
+    explorers,
     vscode.commands.registerCommand(SHOW_LOG_COMMAND, () => output.show(true)),
     // A fresh server: new daemon connection and snapshot, settings re-read, contexts re-checked (hashes come
     // from the on-disk cache, so this is cheap).

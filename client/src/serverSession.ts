@@ -13,6 +13,8 @@ export interface ServerSessionOptions {
   readonly serverModule: string;
   readonly output: vscode.LogOutputChannel;
   readonly status: DaemonStatusItem;
+  /** Handlers to register on each new client (before it starts), disposed with it: e.g. the layer explorer's. */
+  readonly onClient?: (client: LanguageClient) => vscode.Disposable[];
 }
 
 export class ServerSession {
@@ -23,6 +25,11 @@ export class ServerSession {
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ServerSessionOptions) {}
+
+  /** The running client, or null (not started yet, stopped, or between a stop and a start). */
+  get languageClient(): LanguageClient | null {
+    return this.client;
+  }
 
   start(): Promise<void> {
     return this.enqueue(() => this.doStart());
@@ -95,6 +102,7 @@ export class ServerSession {
           void client.sendNotification(DidChangeConfigurationNotification.type, { settings: null }).catch(() => undefined);
         }
       }),
+      ...(this.opts.onClient?.(client) ?? []),
     );
     status.show(STARTING_VIEW);
     output.info(`starting the language server: ${serverModule}`);

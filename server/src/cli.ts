@@ -2,7 +2,7 @@
 // stdout carries only the result (text or exactly one JSON object); messages go to stderr.
 
 import { AnalyzeError, Analyzer } from './analyze';
-import { parseArgs, USAGE, UsageError } from './cliArgs';
+import { parseArgs, USAGE, UsageError, type LayersCommand } from './cliArgs';
 import { renderText } from './renderText';
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -26,6 +26,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     (await import('./lsp/languageServer.js')).runServer();
     return new Promise<number>(() => undefined);
   }
+  if (cmd.command === 'layers') return runLayers(cmd, env);
   const analyzer = new Analyzer({ env });
   try {
     const { report, dockerfileText, contextProblems } = await analyzer.analyze({
@@ -57,6 +58,42 @@ export function problemLines(problems: readonly { readonly rel: string; readonly
   const shown = problems.slice(0, MAX_PROBLEM_LINES).map((p) => `layerlens: warning: ${JSON.stringify(p.rel === '' ? '.' : p.rel)}: ${p.message}\n`);
   const more = problems.length > MAX_PROBLEM_LINES ? [`layerlens: warning: ${problems.length - MAX_PROBLEM_LINES} more context entries could not be read\n`] : [];
   return [...shown, ...more].join('');
+}
+
+/** `layerlens layers`: 0 = shown (thresholds hold), 1 = a threshold failed, 2 = the image could not be read. */
+async function runLayers(cmd: LayersCommand, env: NodeJS.ProcessEnv): Promise<number> {
+  // Loaded here: `analyze` does not pay for the explorer.
+  const { DaemonClient, closeAllConnections, defaultCacheRoot } = await import('./docker/index.js');
+  const { EXPLORER_TIMEOUT_MS, ExplorerService } = await import('./explorer/service.js');
+  const { renderLayers, thresholdFailures } = await import('./renderLayers.js');
+  const client = DaemonClient.fromEnvironment({ env, timeoutMs: EXPLORER_TIMEOUT_MS });
+  const service = new ExplorerService({ client, cacheDir: defaultCacheRoot(env) });
+  try {
+    const opened = await service.open(cmd.image, null);
+    if (opened.error || !opened.image) {
+      process.stderr.write(`layerlens: ${opened.error?.message ?? 'cannot open the image'}\n`);
+      return 2;
+    }
+    const image = opened.image;
+    await service.files(image.id);
+    const w = await service.waste(image.id, cmd.top);
+    if (w.error || w.state !== 'ready') {
+      process.stderr.write(`layerlens: cannot read the layers of ${cmd.image}: ${w.error?.message ?? 'the export did not finish'}\n`);
+      return 2;
+    }
+    const thresholds = { minEfficiency: cmd.minEfficiency, maxWastedBytes: cmd.maxWastedBytes };
+    const failures = thresholdFailures(w, thresholds);
+    if (cmd.json) {
+      const { state: _s, error: _e, ...waste } = w;
+      process.stdout.write(JSON.stringify({ image, layers: opened.layers, waste, thresholds: { ...thresholds, passed: failures.length === 0, failures } }, null, 2) + '\n');
+    } else {
+      process.stdout.write(renderLayers(image, opened.layers, w, thresholds, cmd.color ?? (process.stdout.isTTY === true && !env['NO_COLOR'])));
+    }
+    return failures.length > 0 ? 1 : 0;
+  } finally {
+    service.dispose();
+    closeAllConnections();
+  }
 }
 
 if (require.main === module) {

@@ -25,23 +25,42 @@ export interface LspCommand {
   readonly command: 'lsp';
 }
 
-export type Command = AnalyzeCommand | HelpCommand | LspCommand;
+/** `layerlens layers IMAGE`: the image's layers, files and waste, like `docker history` + dive's CI mode. */
+export interface LayersCommand {
+  readonly command: 'layers';
+  readonly image: string;
+  readonly json: boolean;
+  readonly color: boolean | null;
+  /** Fail (exit 1) when dive's efficiency score is below this (0..1). */
+  readonly minEfficiency: number | null;
+  /** Fail (exit 1) when the removable bytes exceed this. */
+  readonly maxWastedBytes: number | null;
+  /** Offenders listed (default 10). */
+  readonly top: number;
+}
+
+export type Command = AnalyzeCommand | HelpCommand | LspCommand | LayersCommand;
 
 const LSP_TRANSPORTS = /^--(stdio|node-ipc|socket(=\d+)?|pipe(=.+)?|clientProcessId(=\d+)?)$/;
 
 export const USAGE = `Usage:
   layerlens analyze [DOCKERFILE] [--context DIR] [--target STAGE] [--build-arg K=V]...
                     [--builder buildkit|classic] [--json] [--no-color]
+  layerlens layers IMAGE [--json] [--min-efficiency X] [--max-wasted-bytes N] [--top N] [--no-color]
+                    the image's layers (like docker history), dive's efficiency and the bytes later layers
+                    hid; exits 1 when a threshold fails (X in 0..1; N in bytes, or with kB/MB/GB/KiB/MiB/GiB)
   layerlens lsp --stdio      the language server, for any LSP client (Neovim, Helix, Emacs …)
 
 Predicts, for every instruction, the layer size and whether the next build hits the cache.
 Defaults: ./Dockerfile; context = the Dockerfile's folder; builder buildkit unless DOCKER_BUILDKIT=0.
-Exit status: 0 on success (also when the daemon is unreachable), 2 on bad input.`;
+Exit status: 0 on success (analyze: also when the daemon is unreachable), 1 when a layers threshold fails,
+2 on bad input (layers: also an unknown image or an unreachable daemon).`;
 
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Command {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { command: 'help' };
   const [command, ...rest] = argv;
   if (command === 'lsp') return parseLsp(rest);
+  if (command === 'layers') return parseLayers(rest);
   if (command !== 'analyze') throw new UsageError(`unknown command "${command}" (try: layerlens analyze --help)`);
   let dockerfile: string | null = null;
   let context: string | null = null;
@@ -50,15 +69,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   let json = false;
   let color: boolean | null = null;
   const buildArgs: Record<string, string> = {};
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = rest[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
+  for (const { arg, flag, value } of options(rest)) {
     switch (flag) {
       case '--help':
       case '-h':
@@ -98,6 +109,84 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     }
   }
   return { command: 'analyze', dockerfile: dockerfile ?? 'Dockerfile', context, target, buildArgs, builder, json, color };
+}
+
+/** Walks the words: each with its flag name and a reader for the flag's value (`--f=v` or the next word). */
+function* options(rest: readonly string[]): Generator<{ arg: string; flag: string; value: () => string }> {
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    yield {
+      arg,
+      flag,
+      value: () => {
+        if (inline !== undefined) return inline;
+        const v = rest[++i];
+        if (v === undefined) throw new UsageError(`${flag} needs a value`);
+        return v;
+      },
+    };
+  }
+}
+
+function parseLayers(rest: readonly string[]): LayersCommand {
+  let image: string | null = null;
+  let json = false;
+  let color: boolean | null = null;
+  let minEfficiency: number | null = null;
+  let maxWastedBytes: number | null = null;
+  let top = 10;
+  for (const { arg, flag, value } of options(rest)) {
+    switch (flag) {
+      case '--json':
+        json = true;
+        break;
+      case '--no-color':
+        color = false;
+        break;
+      case '--color':
+        color = true;
+        break;
+      case '--min-efficiency': {
+        const v = value();
+        const n = /^\d+(\.\d+)?$|^\.\d+$/.test(v) ? Number(v) : NaN;
+        if (!(n >= 0 && n <= 1)) throw new UsageError(`--min-efficiency must be a number from 0 to 1, not "${v}"`);
+        minEfficiency = n;
+        break;
+      }
+      case '--max-wasted-bytes':
+        maxWastedBytes = parseByteCount(value(), flag);
+        break;
+      case '--top': {
+        const v = value();
+        if (!/^\d+$/.test(v) || Number(v) > 1000) throw new UsageError(`--top must be a whole number up to 1000, not "${v}"`);
+        top = Number(v);
+        break;
+      }
+      default:
+        if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg} for layers`);
+        if (image !== null) throw new UsageError(`unexpected argument "${arg}" (one image at a time)`);
+        image = arg;
+    }
+  }
+  if (image === null) throw new UsageError('layers needs an image: layerlens layers IMAGE (a name:tag or an ID)');
+  return { command: 'layers', image, json, color, minEfficiency, maxWastedBytes, top };
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, tib: 1024 ** 4,
+};
+
+/** `1048576`, `512kB`, `1.5 GiB`… (k/m/g alone are binary, like docker's sizes). */
+export function parseByteCount(v: string, flag: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(v);
+  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new UsageError(`${flag} must be a byte count like 1000000, 20MB or 1.5GiB, not "${v}"`);
+  const n = Math.round(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${flag} is too large: "${v}"`);
+  return n;
 }
 
 function parseLsp(rest: readonly string[]): LspCommand {

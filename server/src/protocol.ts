@@ -126,3 +126,254 @@ export const StatsRequest = new RequestType0<ServerStats, void>(STATS_METHOD);
 
 /** `source` of every diagnostic this server publishes. */
 export const DIAGNOSTIC_SOURCE = 'layer-lens';
+
+// ---- layer explorer (client ↔ server); the webview never talks to the server or the daemon itself ----
+//
+// Flow: ExplorerListImages (Quick Pick) → ExplorerOpen (history table, at once; starts streaming the layer contents
+// unless cached) → ExplorerProgress notifications while the export streams → ExplorerLayerFiles / ExplorerWaste
+// (answer `state: 'pending'` with no data until the file analysis is done; the client asks again on the final
+// progress notification). Line numbers in this section are 0-based, like LSP positions.
+
+/** Why an explorer request could not be answered. Messages are one readable sentence, daemon strings sanitised. */
+export type ExplorerErrorKind =
+  /** The image (ref or ID) is not on the daemon (never was, or was deleted while shown). */
+  | 'image-not-found'
+  /** The daemon cannot be reached (down, socket gone, TLS/ssh problem, time-out). */
+  | 'daemon-unreachable'
+  /** A Dockerfile was given but no local image could be tied to it: the client offers the Quick Pick. */
+  | 'no-image-for-dockerfile'
+  /** The daemon answered but its data could not be used (bad export, invalid JSON). */
+  | 'invalid-response'
+  /** The request itself is wrong (unknown layer index, both/neither of image and dockerfileUri…). */
+  | 'bad-request';
+
+export interface ExplorerError {
+  readonly kind: ExplorerErrorKind;
+  readonly message: string;
+}
+
+export interface ExplorerImageItem {
+  /** 'sha256:…' */
+  readonly id: string;
+  /** [] for a dangling image. */
+  readonly repoTags: readonly string[];
+  /** ISO 8601. */
+  readonly created: string;
+  readonly size: number;
+}
+
+export interface ExplorerListImagesResult {
+  /** Newest first. Intermediate (untagged child) images of the classic builder are left out. */
+  readonly images: readonly ExplorerImageItem[];
+  readonly error: ExplorerError | null;
+}
+
+export const EXPLORER_LIST_IMAGES_METHOD = 'layerLens/explorer/listImages';
+export const ExplorerListImagesRequest = new RequestType0<ExplorerListImagesResult, void>(EXPLORER_LIST_IMAGES_METHOD);
+
+export interface ExplorerOpenParams {
+  /** An image ID or reference (`sha256:…`, `name:tag`). Exactly one of `image` and `dockerfileUri`. */
+  readonly image?: string;
+  /** A Dockerfile (open or on disk): the image it produced, found through the engine. */
+  readonly dockerfileUri?: string;
+  /** With `image`: a Dockerfile to tie the layers to (line ranges, rebuild marks), e.g. after the Quick Pick. */
+  readonly tieToDockerfileUri?: string;
+}
+
+/** The Dockerfile lines that made a layer. */
+export interface ExplorerSourceRange {
+  readonly uri: string;
+  /** 0-based first and last line of the instruction (continuations included). */
+  readonly line: number;
+  readonly endLine: number;
+}
+
+export interface ExplorerLayerRow {
+  /** Position in the image history, 0 = oldest. Stable key for the other requests. */
+  readonly index: number;
+  /** The layer's diff ID; null for an empty (metadata-only) history entry. */
+  readonly diffId: string | null;
+  /** ISO 8601, or null when the history entry carries no time. */
+  readonly created: string | null;
+  /** The instruction, readable: `/bin/sh -c`, `#(nop)` and ` # buildkit` stripped, whitespace folded. */
+  readonly createdBy: string;
+  /** As the daemon stored it (sanitised: control characters removed, capped length). */
+  readonly createdByRaw: string;
+  readonly comment: string;
+  readonly size: number;
+  /** Sum of `size` of this row and every row before it. */
+  readonly cumulativeSize: number;
+  /** Metadata-only entry (ENV, CMD, LABEL…): shown dim, no files. */
+  readonly empty: boolean;
+  /** The row belongs to the base image (FROM) rather than to the Dockerfile's own steps. */
+  readonly base: boolean;
+  /** Base image reference as the Dockerfile's FROM names it, when `base` and known. */
+  readonly baseImage: string | null;
+  /** Dockerfile lines that made the row; for base rows, the FROM line; null when not tied. */
+  readonly source: ExplorerSourceRange | null;
+  /** The engine's prediction for the step behind the row: true = the next build re-makes it; null = unknown/not tied. */
+  readonly wouldRebuild: boolean | null;
+  /** The engine's one-line reason for `wouldRebuild`, when known. */
+  readonly rebuildReason: string | null;
+}
+
+export interface ExplorerImageInfo {
+  readonly id: string;
+  readonly repoTags: readonly string[];
+  readonly created: string;
+  /** Total of the layer sizes. */
+  readonly size: number;
+  readonly layerCount: number;
+  readonly emptyLayerCount: number;
+  /** Config.Labels, sanitised like createdByRaw; {} when none. Untrusted text: render as text. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ExplorerOpenResult {
+  /** Null when `error` is set. */
+  readonly image: ExplorerImageInfo | null;
+  /** How the image was chosen: asked for by ref/ID, the tag the Dockerfile's builds left, or its history matched. */
+  readonly foundBy: 'ref' | 'history-match' | null;
+  /** The Dockerfile the rows are tied to, when any. */
+  readonly dockerfileUri: string | null;
+  /** Oldest first. */
+  readonly layers: readonly ExplorerLayerRow[];
+  /** Layer contents: already known (cache), being read now (watch ExplorerProgress), or not readable. */
+  readonly files: 'ready' | 'streaming' | 'failed';
+  readonly error: ExplorerError | null;
+}
+
+export const EXPLORER_OPEN_METHOD = 'layerLens/explorer/open';
+export const ExplorerOpenRequest = new RequestType<ExplorerOpenParams, ExplorerOpenResult, void>(EXPLORER_OPEN_METHOD);
+
+/** Sent while an image's export streams, at most ~10 times a second, and once at the end (`done`). */
+export interface ExplorerProgressParams {
+  /** Image ID ('sha256:…'), as in ExplorerOpenResult.image.id. */
+  readonly imageId: string;
+  readonly layersDone: number;
+  readonly layersTotal: number;
+  readonly bytesRead: number;
+  /** Estimate (sum of the layer sizes); the export also carries headers and configs. */
+  readonly bytesTotal: number;
+  readonly done: boolean;
+  /** Set with done=true when the read failed (image deleted meanwhile, daemon gone…). */
+  readonly error: ExplorerError | null;
+}
+
+export const EXPLORER_PROGRESS_METHOD = 'layerLens/explorer/progress';
+export const ExplorerProgressNotification = new NotificationType<ExplorerProgressParams>(EXPLORER_PROGRESS_METHOD);
+
+/** An image shown in an explorer disappeared from the daemon (deleted, pruned): the panel says so and keeps its data. */
+export interface ExplorerImageGoneParams {
+  readonly imageId: string;
+  readonly message: string;
+}
+
+export const EXPLORER_IMAGE_GONE_METHOD = 'layerLens/explorer/imageGone';
+export const ExplorerImageGoneNotification = new NotificationType<ExplorerImageGoneParams>(EXPLORER_IMAGE_GONE_METHOD);
+
+/** The client closed the panel of this image: the server stops streaming it (if it still does) and forgets it. */
+export interface ExplorerCloseParams {
+  readonly imageId: string;
+}
+
+export const EXPLORER_CLOSE_METHOD = 'layerLens/explorer/close';
+export const ExplorerCloseNotification = new NotificationType<ExplorerCloseParams>(EXPLORER_CLOSE_METHOD);
+
+/** Default and maximum of ExplorerLayerFilesParams.limit. */
+export const EXPLORER_FILES_DEFAULT_LIMIT = 2000;
+export const EXPLORER_FILES_MAX_LIMIT = 50000;
+
+export interface ExplorerLayerFilesParams {
+  readonly imageId: string;
+  /** ExplorerLayerRow.index. */
+  readonly layerIndex: number;
+  /** 'changes': what this layer adds, modifies and removes. 'filesystem': the merged filesystem as of this layer. */
+  readonly view: 'changes' | 'filesystem';
+  /** Case-insensitive substring of the path; '' or absent = everything. */
+  readonly filter?: string;
+  /** Only entries under this directory (no leading '/'); '' or absent = the root. For lazily opened subtrees. */
+  readonly under?: string;
+  /** Most nodes returned (directories included); default EXPLORER_FILES_DEFAULT_LIMIT, at most EXPLORER_FILES_MAX_LIMIT. */
+  readonly limit?: number;
+}
+
+export type ExplorerChange = 'added' | 'modified' | 'removed' | 'unchanged';
+
+/** One node of the tree, in depth-first order (parents before children, names sorted). */
+export interface ExplorerFileNode {
+  /** Full path, no leading '/'. */
+  readonly path: string;
+  /** Number of path segments - 1 (0 for a top-level entry); drives the indentation. */
+  readonly depth: number;
+  readonly kind: 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
+  /** Files: their size. Directories: the total of the file sizes below them in this view. Removed: the size hidden. */
+  readonly size: number;
+  readonly change: ExplorerChange;
+  /** Symlink/hardlink target. */
+  readonly linkTarget?: string;
+  /** The directory was made opaque by this layer (`.wh..wh..opq`): everything below it from earlier layers is hidden. */
+  readonly opaque?: boolean;
+}
+
+export interface ExplorerLayerFilesResult {
+  /** 'pending': the contents are still streaming; ask again after ExplorerProgress done. */
+  readonly state: 'ready' | 'pending' | 'empty-layer';
+  readonly nodes: readonly ExplorerFileNode[];
+  /** More nodes matched than `limit`: the list was cut (whole subtrees are kept in order as far as it goes). */
+  readonly truncated: boolean;
+  /** Nodes that matched in all (before the cut). */
+  readonly matched: number;
+  /** Counts for the whole layer (not filtered): files (non-directories) added, modified, removed. */
+  readonly counts: { readonly added: number; readonly modified: number; readonly removed: number };
+  readonly error: ExplorerError | null;
+}
+
+export const EXPLORER_LAYER_FILES_METHOD = 'layerLens/explorer/layerFiles';
+export const ExplorerLayerFilesRequest = new RequestType<ExplorerLayerFilesParams, ExplorerLayerFilesResult, void>(EXPLORER_LAYER_FILES_METHOD);
+
+export interface ExplorerWasteParams {
+  readonly imageId: string;
+  /** Most offenders returned (default 20, at most 1000). */
+  readonly limit?: number;
+}
+
+/** A layer (row) and the Dockerfile line behind it. */
+export interface ExplorerLayerRef {
+  readonly layerIndex: number;
+  readonly createdBy: string;
+  readonly source: ExplorerSourceRange | null;
+}
+
+export interface ExplorerWasteOffender {
+  readonly path: string;
+  /** Bytes of the hidden versions of this path, each hidden version counted once. */
+  readonly bytes: number;
+  /** Hidden versions of the path (1 unless it was written again and again). */
+  readonly versions: number;
+  /** The layer that added the (first) hidden version. */
+  readonly addedBy: ExplorerLayerRef;
+  /** The layer that hid it: wrote it again, deleted it (whiteout), or replaced its directory (opaque). */
+  readonly hiddenBy: ExplorerLayerRef;
+  readonly how: 'overwritten' | 'deleted' | 'opaque-dir';
+}
+
+export interface ExplorerWasteResult {
+  readonly state: 'ready' | 'pending';
+  /** dive's efficiency score (0..1), for comparison with `dive --ci`. */
+  readonly efficiency: number;
+  /** dive's "wasted bytes" (counts every copy of a path seen in more than one layer, the last one included: dive#684). */
+  readonly diveWastedBytes: number;
+  /** Bytes that would go if the hidden file versions were never written: each hidden version counted once. */
+  readonly removableBytes: number;
+  /** Number of hidden file versions behind removableBytes. */
+  readonly removableFiles: number;
+  /** Total of the layer sizes, as the daemon reports them. */
+  readonly imageBytes: number;
+  /** Largest first. */
+  readonly offenders: readonly ExplorerWasteOffender[];
+  readonly error: ExplorerError | null;
+}
+
+export const EXPLORER_WASTE_METHOD = 'layerLens/explorer/waste';
+export const ExplorerWasteRequest = new RequestType<ExplorerWasteParams, ExplorerWasteResult, void>(EXPLORER_WASTE_METHOD);

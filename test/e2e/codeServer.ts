@@ -10,19 +10,6 @@ import * as path from 'path';
 import type { E2ETools } from './e2eEnv';
 import { waitUntil, WaitTimeout } from './wait';
 
-/** User settings for a quiet workbench: no start page, trust prompt, telemetry, updates, tips or chat panel. */
-export const QUIET_WORKBENCH_SETTINGS: Readonly<Record<string, unknown>> = {
-  'workbench.startupEditor': 'none',
-  'security.workspace.trust.enabled': false,
-  'telemetry.telemetryLevel': 'off',
-  'update.mode': 'none',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'workbench.tips.enabled': false,
-  'workbench.secondarySideBar.defaultVisibility': 'hidden',
-  'chat.disableAIFeatures': true,
-};
-
 /** Environment variable set on code-server and Chromium: every descendant inherits it. */
 const SANDBOX_MARKER = 'LAYERLENS_E2E_SANDBOX';
 
@@ -181,6 +168,29 @@ export class CodeServerSandbox {
 }
 
 /** Processes (not zombies) whose environment carries the marker of the sandbox at `root`. */
+/** User settings every end-to-end suite starts from: no start page, trust prompt, telemetry, updates, tips or chat. */
+export const QUIET_USER_SETTINGS: Readonly<Record<string, unknown>> = {
+  'workbench.startupEditor': 'none',
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'workbench.tips.enabled': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'chat.disableAIFeatures': true,
+  'editor.minimap.enabled': false,
+  'files.autoSave': 'off',
+};
+
+/** Stops code-server, removes the sandbox, and fails when any process of it outlived code-server. */
+export async function tearDownSandbox(sandbox: CodeServerSandbox): Promise<void> {
+  const leaked = await sandbox.stop();
+  const log = sandbox.logTail();
+  sandbox.dispose();
+  if (leaked.length > 0) throw new Error(`processes of the e2e sandbox still running after code-server was stopped:\n${leaked.join('\n')}\n${log}`);
+}
+
 export function sandboxProcesses(root: string): { pid: number; cmdline: string }[] {
   const needle = Buffer.from(`${SANDBOX_MARKER}=${root}\0`);
   const found: { pid: number; cmdline: string }[] = [];

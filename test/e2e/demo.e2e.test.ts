@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ensureBaseImage, nonce, requireDaemon, trackTag, useDockerScope, type ContextFiles } from '../docker/harness';
-import { CodeServerSandbox, QUIET_WORKBENCH_SETTINGS, runToEnd, sandboxProcesses } from './codeServer';
+import { CodeServerSandbox, QUIET_USER_SETTINGS, runToEnd, sandboxProcesses } from './codeServer';
 import { ARTIFACTS_DIR, REPO_ROOT, requireTools, type E2ETools } from './e2eEnv';
 import { packagedVsix } from './vsix';
 import { waitUntil } from './wait';
@@ -171,7 +171,7 @@ describe('base language features stay off beside another Dockerfile extension (c
     sandbox = CodeServerSandbox.create(tools);
     await sandbox.installExtension(vsix);
     await sandbox.installExtension(fake);
-    sandbox.writeUserSettings({ ...QUIET_WORKBENCH_SETTINGS, 'editor.hover.delay': 200 });
+    sandbox.writeUserSettings({ ...QUIET_USER_SETTINGS, 'editor.hover.delay': 200 });
     const url = await sandbox.start(ctx.dir);
     wb = await Workbench.open({ url, folder: ctx.dir, chromiumPath: tools.chromium, profileDir: sandbox.browserProfileDir, env: sandbox.env(), artifactsDir: ARTIFACTS_DIR });
     await wb.openFile('Dockerfile');

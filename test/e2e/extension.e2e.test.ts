@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { chooseBuilder } from '../../server/src/lsp/settings';
 import { BASE_IMAGE, checkDaemon, ensureBaseImage, nonce, requireDaemon, useDockerScope, type Builder, type ContextFiles } from '../docker/harness';
-import { CodeServerSandbox, QUIET_WORKBENCH_SETTINGS } from './codeServer';
+import { CodeServerSandbox, QUIET_USER_SETTINGS, tearDownSandbox } from './codeServer';
 import { ARTIFACTS_DIR, REPO_ROOT, requireTools, type E2ETools } from './e2eEnv';
 import { packagedVsix } from './vsix';
 import { waitUntil, WaitTimeout } from './wait';
@@ -58,13 +58,7 @@ describe('VS Code end-to-end (code-server + packaged .vsix)', function () {
 
     sandbox = CodeServerSandbox.create(tools);
     await sandbox.installExtension(vsix);
-    sandbox.writeUserSettings({
-      ...QUIET_WORKBENCH_SETTINGS,
-      'editor.inlayHints.enabled': 'on',
-      'editor.minimap.enabled': false,
-      'editor.hover.delay': 200,
-      'files.autoSave': 'off',
-    });
+    sandbox.writeUserSettings({ ...QUIET_USER_SETTINGS, 'editor.inlayHints.enabled': 'on', 'editor.hover.delay': 200 });
     const url = await sandbox.start(workspace, { DOCKER_BUILDKIT: undefined });
     step(`code-server answers at ${url} (pid ${sandbox.pid})`);
     wb = await Workbench.open({
@@ -91,12 +85,9 @@ describe('VS Code end-to-end (code-server + packaged .vsix)', function () {
     this.timeout(120_000);
     await wb?.close().catch(() => undefined);
     wb = null;
-    if (!sandbox) return;
-    const leaked = await sandbox.stop();
-    const log = sandbox.logTail();
-    sandbox.dispose();
+    const sb = sandbox;
     sandbox = null;
-    assert.deepStrictEqual(leaked, [], `processes of the e2e sandbox still running after code-server was stopped:\n${leaked.join('\n')}\n${log}`);
+    if (sb) await tearDownSandbox(sb);
   });
 
   it('shows layer sizes and cache words as inlay hints', async function () {

@@ -59,3 +59,24 @@ describe('CLI arguments', () => {
     assert.deepStrictEqual(parseArgs(['analyze', '--help'], {}), { command: 'help' });
   });
 });
+
+describe('cli args: layers', () => {
+  it('reads the image, thresholds (byte units) and output flags', () => {
+    assert.deepStrictEqual(parseArgs(['layers', 'app:1', '--json', '--min-efficiency', '0.95', '--max-wasted-bytes=20MB', '--top', '3'], {}), {
+      command: 'layers', image: 'app:1', json: true, color: null, minEfficiency: 0.95, maxWastedBytes: 20_000_000, top: 3,
+    });
+    assert.strictEqual((parseArgs(['layers', 'x', '--max-wasted-bytes', '1.5GiB'], {}) as { maxWastedBytes: number }).maxWastedBytes, 1.5 * 1024 ** 3);
+    assert.strictEqual((parseArgs(['layers', 'x', '--max-wasted-bytes', '123'], {}) as { maxWastedBytes: number }).maxWastedBytes, 123);
+  });
+
+  it('rejects bad input with one-line messages', () => {
+    const bad = (argv: string[], msg: RegExp): void => assert.throws(() => parseArgs(argv, {}), (e: unknown) => e instanceof UsageError && msg.test(e.message));
+    bad(['layers'], /layers needs an image/);
+    bad(['layers', 'x', '--min-efficiency', '1.5'], /from 0 to 1/);
+    bad(['layers', 'x', '--min-efficiency', 'abc'], /from 0 to 1/);
+    bad(['layers', 'x', '--max-wasted-bytes', '10 parsecs'], /byte count/);
+    bad(['layers', 'x', '--max-wasted-bytes'], /needs a value/);
+    bad(['layers', 'x', 'y'], /one image at a time/);
+    bad(['layers', 'x', '--frobnicate'], /unknown option --frobnicate for layers/);
+  });
+});

@@ -591,13 +591,44 @@ export class DaemonClient {
   }
 
   private async streamExport(imageId: string, job: ExportJob): Promise<ExportResult> {
+    this.counters.exports++;
+    const scanner = new SaveArchiveScanner();
+    const allFound = (): boolean => {
+      for (const d of job.wanted) if (!scanner.hasLayer(d)) return false;
+      return true;
+    };
+    const { scan, complete } = await this.readExport(imageId, scanner, {
+      stopWhen: () => {
+        if (!this.stopEarly || !allFound()) return false;
+        job.closed = true;
+        return true;
+      },
+      onEnd: () => { job.closed = true; },
+    });
+    const out = new Map<string, LayerFileEntry[]>();
+    for (const [diffId, layer] of scan.layers) out.set(diffId, layer.entries);
+    if (this.cache) {
+      const cache = this.cache;
+      await Promise.all([...out].map(([d, entries]) => cache.put(d, entries).catch(() => { this.counters.cacheWriteErrors++; })));
+    }
+    return { layers: out, complete };
+  }
+
+  /**
+   * Streams the export of `imageId` through `scanner` (with backpressure), enforcing the overall and idle budgets.
+   * `stopWhen` is asked after every chunk: true ends the read early (completed layers only).
+   */
+  private async readExport(imageId: string, scanner: SaveArchiveScanner, opts: {
+    readonly stopWhen?: () => boolean;
+    readonly onEnd?: () => void;
+    readonly onBytes?: (n: number) => void;
+    readonly signal?: AbortSignal;
+  }): Promise<{ scan: Awaited<ReturnType<SaveArchiveScanner['finish']>>; complete: boolean }> {
     const path = `/images/${this.ref(imageId)}/get`;
     const endpoint = `GET /images/${imageId}/get`;
-    this.counters.exports++;
-    const { scan, complete } = await this.call(endpoint, this.exportTimeoutMs, async (signal, abort) => {
+    return this.call(endpoint, this.exportTimeoutMs, async (signal, abort) => {
       const res = await this.dial('GET', path, null, signal);
       signal.addEventListener('abort', () => res.destroy(), { once: true });
-      const scanner = new SaveArchiveScanner();
       let idle: NodeJS.Timeout | undefined;
       const resetIdle = (): void => {
         if (idle) clearTimeout(idle);
@@ -605,25 +636,21 @@ export class DaemonClient {
           `the daemon at ${this.host} sent no data for ${ms(this.exportIdleTimeoutMs)} during ${endpoint}`, this.host, endpoint)),
         this.exportIdleTimeoutMs);
       };
-      const allFound = (): boolean => {
-        for (const d of job.wanted) if (!scanner.hasLayer(d)) return false;
-        return true;
-      };
       try {
         resetIdle();
         for await (const chunk of res as AsyncIterable<Buffer>) {
           resetIdle();
           scanner.write(chunk);
+          opts.onBytes?.(chunk.length);
           const wait = scanner.drain();
           if (wait) await wait;
-          if (this.stopEarly && allFound()) {
-            job.closed = true;
+          if (opts.stopWhen?.()) {
             res.destroy(); // leaving the loop also destroys the response; be explicit
             return { scan: await scanner.finishPartial(), complete: false };
           }
         }
         if (!res.complete) throw Object.assign(new Error('response ended early'), { code: 'ECONNRESET' });
-        job.closed = true;
+        opts.onEnd?.();
         return { scan: await scanner.finish(), complete: true };
       } catch (e) {
         if (e instanceof TarFormatError || e instanceof SaveFormatError) {
@@ -634,14 +661,42 @@ export class DaemonClient {
       } finally {
         if (idle) clearTimeout(idle);
       }
+    }, opts.signal);
+  }
+
+  /**
+   * Headers-only read of `imageId`'s export for the layer explorer: file bodies are skipped (not hashed), each
+   * layer is handed to `onLayer` as soon as it was read (its diff ID verified by hashing the layer stream) and not
+   * retained here. Stops early once every diff ID in `wanted` was seen (the rest is cached already).
+   * Resolves with the diff IDs the export held; throws a DaemonError ('not-found' when the image is gone,
+   * 'cancelled' when `signal` aborts).
+   */
+  async exportLayerHeaders(imageId: string, opts: {
+    readonly wanted: ReadonlySet<string>;
+    readonly onLayer: (diffId: string, entries: LayerFileEntry[]) => void;
+    readonly onBytes?: (n: number) => void;
+    readonly signal?: AbortSignal;
+  }): Promise<{ readonly seen: ReadonlySet<string>; readonly complete: boolean }> {
+    this.counters.exports++;
+    const seen = new Set<string>();
+    const scanner = new SaveArchiveScanner({
+      hashBodies: false,
+      retain: false,
+      onLayer: (d, entries) => {
+        seen.add(d);
+        opts.onLayer(d, entries);
+      },
     });
-    const out = new Map<string, LayerFileEntry[]>();
-    for (const [diffId, layer] of scan.layers) out.set(diffId, layer.entries);
-    if (this.cache) {
-      const cache = this.cache;
-      await Promise.all([...out].map(([d, entries]) => cache.put(d, entries).catch(() => { this.counters.cacheWriteErrors++; })));
-    }
-    return { layers: out, complete };
+    const allSeen = (): boolean => {
+      for (const d of opts.wanted) if (!seen.has(d)) return false;
+      return true;
+    };
+    const { complete } = await this.readExport(imageId, scanner, {
+      stopWhen: allSeen,
+      ...(opts.onBytes ? { onBytes: opts.onBytes } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    return { seen, complete };
   }
 
   /** Maps anything thrown below to a DaemonError with a readable message. */

@@ -31,6 +31,11 @@ export class ImageDetailsStore {
     return (await this.load()).get(id);
   }
 
+  /** Every image known to the store (read-only view). */
+  async all(): Promise<ReadonlyMap<string, ImageDetails>> {
+    return this.load();
+  }
+
   async set(id: string, details: ImageDetails): Promise<void> {
     (await this.load()).set(id, slim(details));
     this.dirty = true;

@@ -11,4 +11,4 @@ export { DaemonClient, closeAllConnections } from './daemonClient';
 export type { DaemonClientOptions, DaemonClientStats, DaemonEvent, Disposable, EventStreamStatus } from './daemonClient';
 export { loadDaemonSnapshot } from './snapshot';
 export type { DaemonSnapshot, SnapshotOptions } from './snapshot';
-export { defaultCacheRoot } from './layerCache';
+export { defaultCacheRoot, LayerDiskCache, LayerHeaderDiskCache } from './layerCache';

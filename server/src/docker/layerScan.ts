@@ -27,6 +27,9 @@ export function normaliseTarPath(p: string): string {
 export class LayerEntryCollector {
   readonly entries: LayerFileEntry[] = [];
 
+  /** hashBodies=false: headers only (the layer explorer): file bodies are skipped, `sha256` is ''. */
+  constructor(private readonly hashBodies = true) {}
+
   readonly onEntry = (h: TarHeader): TarBodySink | null => {
     const path = normaliseTarPath(h.name);
     if (path === '') return null; // the layer root itself
@@ -49,7 +52,7 @@ export class LayerEntryCollector {
     const type: LayerFileEntry['type'] =
       h.type === 'file' || h.type === 'dir' || h.type === 'symlink' || h.type === 'hardlink' ? h.type : 'other';
     const base0 = { path, type, mode, uid: h.uid, gid: h.gid, size: h.size, whiteout: 'none' as const };
-    if (type === 'file') {
+    if (type === 'file' && this.hashBodies) {
       const hash = createHash('sha256');
       let seen = 0;
       return {
@@ -164,7 +167,7 @@ class BlobSink implements TarBodySink {
   }
 
   private startInner(): void {
-    this.collector = new LayerEntryCollector();
+    this.collector = new LayerEntryCollector(this.scanner.hashBodies);
     this.inner = new TarParser(this.collector.onEntry);
   }
 
@@ -261,7 +264,19 @@ class JsonSink implements TarBodySink {
   end(): void { this.scanner.onJson(this.path, Buffer.concat(this.parts)); }
 }
 
+export interface SaveScanOptions {
+  /** Hash file bodies (default true). False: headers only, bodies skipped (the layer explorer). */
+  readonly hashBodies?: boolean;
+  /** Called as each layer is read completely (its diff ID verified by hashing the layer stream). */
+  readonly onLayer?: (diffId: string, entries: LayerFileEntry[]) => void;
+  /** Keep every layer's entries in the result (default true). False: `entries` are [] (onLayer has them). */
+  readonly retain?: boolean;
+}
+
 export class SaveArchiveScanner {
+  /** @internal */ readonly hashBodies: boolean;
+  private readonly onLayerRead: ((diffId: string, entries: LayerFileEntry[]) => void) | null;
+  private readonly retain: boolean;
   private readonly outer: TarParser;
   private readonly pending: Promise<void>[] = [];
   private readonly layers = new Map<string, ScannedLayer>();
@@ -270,7 +285,10 @@ export class SaveArchiveScanner {
   private readonly jsons = new Map<string, unknown>();
   private readonly skipped: Array<{ path: string; reason: string }> = [];
 
-  constructor() {
+  constructor(opts: SaveScanOptions = {}) {
+    this.hashBodies = opts.hashBodies ?? true;
+    this.onLayerRead = opts.onLayer ?? null;
+    this.retain = opts.retain ?? true;
     this.outer = new TarParser((h) => this.onOuterEntry(h));
   }
 
@@ -347,7 +365,9 @@ export class SaveArchiveScanner {
       return;
     }
     this.pathDigest.set(path, diffId);
-    if (!this.layers.has(diffId)) this.layers.set(diffId, { path, diffId, entries: c.entries, compression });
+    if (this.layers.has(diffId)) return;
+    this.layers.set(diffId, { path, diffId, entries: this.retain ? c.entries : [], compression });
+    this.onLayerRead?.(diffId, c.entries);
   }
 
   /** @internal */ onJson(path: string, body: Buffer): void {

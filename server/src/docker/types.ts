@@ -86,3 +86,13 @@ export interface LayerFileEntry {
   /** '.wh.' whiteout: this path is deleted; '.wh..wh..opq': directory made opaque. */
   readonly whiteout: 'none' | 'file' | 'opaque';
 }
+
+/** What the layer explorer keeps of a layer tar entry (headers only). LayerFileEntry values fit this shape. */
+export interface LayerHeaderEntry {
+  readonly path: string;
+  readonly type: LayerFileEntry['type'];
+  /** Header size (bytes of a regular file; 0 for directories, whiteouts, and normally links). */
+  readonly size: number;
+  readonly linkname: string;
+  readonly whiteout: LayerFileEntry['whiteout'];
+}

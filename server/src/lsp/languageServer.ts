@@ -17,6 +17,7 @@ import { promises as fs } from 'fs';
 import { fileURLToPath, pathToFileURL } from 'url';
 import { BaseFeatures } from './baseFeatures';
 import { codeActions, editSupport } from './codeActions';
+import { registerExplorer } from './explorer';
 import { hover } from './hover';
 import { inlayHints } from './inlayHints';
 import { Session, type SessionOptions } from './session';
@@ -116,8 +117,12 @@ export function startServer(connection: Connection, opts: SessionOptions = {}): 
     return a ? { uri: a.uri, version: a.version, report: a.report, error: a.error } : null;
   });
   connection.onRequest(StatsRequest, () => session.stats());
+  const explorer = registerExplorer(connection, documents, session, opts.env ? { env: opts.env } : {});
 
-  connection.onShutdown(() => session.dispose());
+  connection.onShutdown(() => {
+    explorer.dispose();
+    return session.dispose();
+  });
 
   documents.listen(connection);
   connection.listen();
