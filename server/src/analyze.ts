@@ -237,6 +237,7 @@ export class Analyzer {
     return {
       reachable: snap.daemon.reachable,
       error: snap.daemon.error,
+      imagesError: snap.imagesError,
       imageByRef: async (ref) => {
         const id = resolveRef(snap, ref);
         return id ? (snap.inspects.get(id) ?? null) : null;

@@ -1,4 +1,8 @@
 import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Analyzer } from '../../server/src/analyze';
 import { resolveConnection } from '../../server/src/docker/connection';
 import { closeAllConnections, DaemonClient } from '../../server/src/docker/daemonClient';
 import { loadDaemonSnapshot } from '../../server/src/docker/snapshot';
@@ -79,10 +83,37 @@ describe('docker/snapshot: loadDaemonSnapshot (fake daemon)', () => {
     assert.match(s.daemon.error!, /could not read 1 image\(s\): GET \/images\/sha256:top\/history .* malformed JSON/);
     assert.strictEqual(s.buildCache.length, 0);
     assert.strictEqual(s.images.size, 3);
+    assert.match(s.imagesError!, /could not read 1 image\(s\)/, 'an image whose details failed makes the image set incomplete');
 
     fake.raw('GET /images/json', '[');
     const s2 = await loadDaemonSnapshot(clientFor(fake));
     assert.match(s2.daemon.error!, /cannot list images: .*malformed JSON/);
+    assert.match(s2.imagesError!, /cannot list images/);
+  });
+
+  it('a complete read leaves imagesError null', async () => {
+    const s = await loadDaemonSnapshot(clientFor(fake));
+    assert.strictEqual(s.imagesError, null);
+  });
+
+  // A listing that times out on a busy daemon once made the base image "not present locally: it will be pulled".
+  it('analysis: images that could not be listed make every step unknown, never "not present locally"', async () => {
+    fake.json('GET /images/json', { message: 'daemon busy' }, true, 500);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'll-snap-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'Dockerfile'), 'FROM base:1\nRUN echo hi\n');
+      const analyzer = new Analyzer({ env: {}, hostSetting: `unix://${fake.socketPath}`, cacheDir: null, daemonTimeoutMs: 1000 });
+      try {
+        const { report } = await analyzer.analyze({ dockerfile: path.join(dir, 'Dockerfile') });
+        assert.deepStrictEqual(report.steps.map((st) => st.cache), ['unknown', 'unknown']);
+        assert.match(report.steps[0]!.reason, /local images could not be read \(cannot list images: .*daemon busy\)/);
+        assert.doesNotMatch(report.steps[0]!.reason, /not present locally/);
+      } finally {
+        await analyzer.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an unreachable daemon gives reachable:false and empty maps', async () => {

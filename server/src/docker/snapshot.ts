@@ -26,6 +26,8 @@ export interface DaemonSnapshot {
   /** Why the build cache could not be read (then `buildCache` is empty and proves nothing); null when read. */
   readonly buildCacheError: string | null;
   readonly buildCacheById: ReadonlyMap<string, BuildCacheRecord>;
+  /** Why the image list or some image's details could not be read; null when every image was read. */
+  readonly imagesError: string | null;
 }
 
 export interface SnapshotOptions {
@@ -97,11 +99,12 @@ export async function loadDaemonSnapshot(client: DaemonClient, opts: SnapshotOpt
   let buildCacheError: string | null = null;
   const buildCacheById = new Map<string, BuildCacheRecord>();
   const problems: string[] = [];
+  let imagesError: string | null = null;
 
   const finish = (daemon: DaemonInfo): DaemonSnapshot => ({
     daemon: problems.length > 0 ? { ...daemon, error: [daemon.error, ...problems].filter((s) => s).join('; ') } : daemon,
     takenAt: Date.now(),
-    images, childrenByParent, imageByTag, inspects, histories, buildCache, buildCacheError, buildCacheById,
+    images, childrenByParent, imageByTag, inspects, histories, buildCache, buildCacheError, buildCacheById, imagesError,
   });
 
   // The image list is asked for together with ping + version: one round trip less before the details can start.
@@ -124,7 +127,10 @@ export async function loadDaemonSnapshot(client: DaemonClient, opts: SnapshotOpt
 
   const listed = await listP;
   const list: ImageSummary[] | null = listed.list;
-  if (listed.error !== null) problems.push(`cannot list images: ${errorText(listed.error)}`);
+  if (listed.error !== null) {
+    imagesError = `cannot list images: ${errorText(listed.error)}`;
+    problems.push(imagesError);
+  }
 
   if (list) {
     list.sort((a, b) => b.created - a.created || (a.id < b.id ? -1 : 1));
@@ -152,7 +158,8 @@ export async function loadDaemonSnapshot(client: DaemonClient, opts: SnapshotOpt
       });
       await client.imageDetails?.persist(new Set(images.keys()));
       if (failures.length > 0) {
-        problems.push(`could not read ${failures.length} image(s): ${failures[0]}${failures.length > 1 ? ' (and more)' : ''}`);
+        imagesError = `could not read ${failures.length} image(s): ${failures[0]}${failures.length > 1 ? ' (and more)' : ''}`;
+        problems.push(imagesError);
       }
     }
   }

@@ -45,6 +45,11 @@ export interface ImageWithHistory {
 export interface DaemonEvidence {
   readonly reachable: boolean;
   readonly error: string | null;
+  /**
+   * Why the local images could not all be read (the listing or an inspect failed, e.g. timed out on a busy daemon);
+   * null when they were. While set, "not present locally" cannot be told from "not read", so nothing is predicted.
+   */
+  readonly imagesError: string | null;
   /** An image by reference or ID; null when absent locally. */
   imageByRef(ref: string): Promise<ImageInspect | null>;
   /** Images whose parent is this ID ('' → images without parent): the classic builder's cache candidates. */

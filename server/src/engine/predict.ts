@@ -78,7 +78,7 @@ export async function predict(input: PredictInput): Promise<PredictResult> {
     const { ref, stage: fromStage } = stage.steps[0]!.from!;
     if (fromStage !== null || ref.toLowerCase() === 'scratch') continue;
     if (!baseImages.has(ref)) {
-      const img = daemon.reachable ? await daemon.imageByRef(ref) : null;
+      const img = daemon.reachable && daemon.imagesError === null ? await daemon.imageByRef(ref) : null;
       baseImages.set(ref, img);
       baseConfigs.set(ref, img?.config ?? null);
     }
@@ -102,7 +102,7 @@ export async function predict(input: PredictInput): Promise<PredictResult> {
       }
       continue;
     }
-    const { results, imageId } = !daemon.reachable
+    const { results, imageId } = !daemon.reachable || daemon.imagesError !== null
       ? { results: await offline(input, stage), imageId: null }
       : input.builder === 'classic'
         ? await predictClassicStage(input, stage, baseImages, outcomes)
@@ -186,7 +186,10 @@ function contextSize(src: CopySources): StepSize {
 }
 
 async function offline(input: PredictInput, stage: EvaluatedStage): Promise<Outcome[]> {
-  const why = `Docker daemon unreachable: ${input.daemon.error ?? 'unknown error'}`;
+  const { daemon } = input;
+  const why = daemon.reachable
+    ? `the local images could not be read (${daemon.imagesError}): nothing can be predicted until they can`
+    : `Docker daemon unreachable: ${daemon.error ?? 'unknown error'}`;
   return stage.steps.map((step) => {
     const src = copySources(input.context, step);
     if (src) return { cache: 'unknown', reason: why, size: contextSize(src), largestFiles: largest(src.matches) };
