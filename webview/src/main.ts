@@ -627,11 +627,12 @@ function install(): void {
   filter.value = ui.filter;
   let timer: ReturnType<typeof setTimeout> | undefined;
   filter.addEventListener('input', () => {
+    // Kept at once (a panel hidden while typing keeps the text); the server, which filters the whole layer and not
+    // only the nodes shown, is asked once typing pauses.
+    saveUi({ filter: filter.value });
     clearTimeout(timer);
-    // The server filters (the whole layer, not only the nodes shown): ask once typing pauses.
     timer = setTimeout(() => {
-      if (filter.value === ui.filter) return;
-      saveUi({ filter: filter.value });
+      if (pending !== null && pending.filter === ui.filter.trim()) return;
       limit = FILES_PAGE;
       requestFiles();
     }, 250);

@@ -52,7 +52,8 @@ export interface ExplorerServiceOptions {
 
 interface ImageState {
   readonly id: string;
-  readonly rows: LayerRow[];
+  /** The latest open's rows (an open tied to a Dockerfile replaces an untied one's). */
+  rows: LayerRow[];
   /** Diff IDs of the non-empty layers, oldest first (inspect RootFS.Layers). */
   readonly diffIds: readonly string[];
   /** Row index of each diff ID position (-1 when the rows could not be lined up with the layers). */
@@ -303,7 +304,10 @@ export class ExplorerService {
 
   private stateFor(inspect: ImageInspect, rows: LayerRow[]): ImageState {
     const old = this.images.get(inspect.id);
-    if (old) return old;
+    if (old) {
+      old.rows = rows; // same image, same layers: only the ties to a Dockerfile may differ
+      return old;
+    }
     const rowOfLayer: number[] = inspect.layers.map(() => -1);
     const positions = new Map<string, number[]>();
     inspect.layers.forEach((d, i) => positions.set(d, [...(positions.get(d) ?? []), i]));
@@ -379,6 +383,7 @@ export class ExplorerService {
       return;
     }
     const writes: Promise<void>[] = [];
+    const got = new Set<string>();
     try {
       report(false, null);
       await this.client.exportLayerHeaders(state.id, {
@@ -386,16 +391,19 @@ export class ExplorerService {
         signal: state.abort.signal,
         onBytes: (n) => { bytes += n; report(false, null); },
         onLayer: (diffId, entries) => {
-          if (!wanted.has(diffId) || this.lru.has(diffId)) return;
-          const compact: LayerHeaderEntry[] = entries.map((e) => ({ path: e.path, type: e.type, size: e.size, linkname: e.linkname, whiteout: e.whiteout }));
-          this.remember(diffId, compact);
+          if (!wanted.has(diffId) || got.has(diffId)) return;
+          got.add(diffId);
           done += state.diffIds.filter((d) => d === diffId).length;
-          if (this.disk) writes.push(this.disk.put(diffId, compact).catch(() => undefined));
+          if (!this.lru.has(diffId)) {
+            const compact: LayerHeaderEntry[] = entries.map((e) => ({ path: e.path, type: e.type, size: e.size, linkname: e.linkname, whiteout: e.whiteout }));
+            this.remember(diffId, compact);
+            if (this.disk) writes.push(this.disk.put(diffId, compact).catch(() => undefined));
+          }
           report(false, null);
         },
       });
       await Promise.all(writes);
-      const missing = [...wanted].filter((d) => !this.lru.has(d));
+      const missing = [...wanted].filter((d) => !got.has(d));
       if (missing.length > 0) throw new DaemonError('invalid-response', `the export of ${state.id} lacks layer ${missing[0]}`, this.client.host);
       report(true, null);
     } catch (e) {
