@@ -28,6 +28,7 @@ function daemon(images: ImageWithHistory[]): DaemonEvidence & { historyReads: nu
     historyReads: 0,
     reachable: true,
     error: null,
+    imagesError: null,
     imageByRef: async () => null,
     children: async () => [],
     imagesWithHistory: async () => {

@@ -1,14 +1,13 @@
-// The only way the rest of Layer Lens talks to the Docker daemon. Unix sockets, TCP and TLS are plain Node HTTP
-// requests on a keep-alive agent; ssh goes through dockerode (its modem runs the ssh tunnel), which is loaded only
-// then: requiring it costs ~250 ms (up to a second on a busy machine) at every CLI start. Every call has a time
-// budget, every response is validated into the plain shapes of types.ts, and every failure becomes a DaemonError
-// whose message is one readable sentence naming the host.
+// The only way the rest of Layer Lens talks to the Docker daemon. Wraps dockerode (its modem handles unix sockets,
+// TCP, TLS and ssh); every call has a time budget, every response is validated into the plain shapes of types.ts,
+// and every failure becomes a DaemonError whose message is one readable sentence naming the host.
 
-import type Docker from 'dockerode';
+import Docker from 'dockerode';
 import { createHash } from 'crypto';
 import * as http from 'http';
 import * as https from 'https';
 import { StringDecoder } from 'string_decoder';
+import { inspect } from 'util';
 import {
   ConnectionResolution, FileReader, nodeFileReader, resolveConnection,
 } from './connection';
@@ -91,12 +90,11 @@ const STATUS_CODES: Record<number, string | boolean> = {
 const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,511}$/;
 
 interface SharedConnection {
-  /** dockerode, for ssh only (created on first use); null for unix, tcp and tls, which go through `agent`. */
-  docker: Docker | null;
+  readonly docker: Docker;
   readonly agent: http.Agent | undefined;
 }
 
-/** One keep-alive agent (and, for ssh, one dockerode instance) per distinct host configuration, shared by all clients. */
+/** One dockerode instance (and keep-alive agent) per distinct host configuration, shared by all clients. */
 const sharedConnections = new Map<string, SharedConnection>();
 
 function connectionKey(c: ConnectionResolution): string {
@@ -122,35 +120,36 @@ function sharedConnection(c: ConnectionResolution, key: string = connectionKey(c
   } else if (o.protocol !== 'ssh') {
     agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   }
-  const conn: SharedConnection = { docker: null, agent };
-  sharedConnections.set(key, conn);
-  return conn;
-}
-
-/** dockerode for an ssh host, constructed once per connection. */
-function sshModem(c: ConnectionResolution, conn: SharedConnection): Docker {
-  if (conn.docker) return conn.docker;
-  const o = c.dockerodeOptions;
-  const DockerCtor = require('dockerode') as typeof Docker; // here only: see the header
+  // docker-modem eagerly runs util.inspect(options, {showHidden, depth: null}) on every request for a debug line,
+  // which walks the whole agent (all its sockets): ~20 ms per request with a busy agent. Keep that cheap.
+  if (agent) Object.defineProperty(agent, inspect.custom, { value: () => '[Agent]' });
   // docker-modem merges defaults read from process.env (DOCKER_HOST, DOCKER_CERT_PATH, …) under our options and
   // throws when DOCKER_CERT_PATH has no certs. Our resolution already interpreted that env, so construct the modem
   // with those variables hidden (synchronous: nothing else can observe the change) and every option explicit.
   const saved = MODEM_ENV.map((k) => [k, process.env[k]] as const);
   for (const k of MODEM_ENV) delete process.env[k];
+  let docker: Docker;
   try {
-    conn.docker = new DockerCtor({
+    docker = new Docker({
+      socketPath: o.socketPath,
       host: o.host,
       port: o.port,
       protocol: o.protocol,
       username: o.username,
+      ca: o.ca,
+      cert: o.cert,
+      key: o.key,
       sshOptions: o.sshOptions ? { ...o.sshOptions } : undefined,
       timeout: undefined,
       version: undefined,
+      agent,
     } as Docker.DockerOptions);
   } finally {
     for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
   }
-  return conn.docker;
+  const conn: SharedConnection = { docker, agent };
+  sharedConnections.set(key, conn);
+  return conn;
 }
 
 /** Closes the keep-alive sockets of every shared connection (tests, shutdown). Clients stay usable. */
@@ -452,53 +451,20 @@ export class DaemonClient {
     return id.split('/').map(encodeURIComponent).join('/');
   }
 
-  private conn(): SharedConnection {
+  private docker(): Docker {
     if (this.connection.problem !== null) throw new DaemonError('config', this.configProblemText(), this.host);
     try {
       this.connKey ??= connectionKey(this.connection);
-      return sharedConnection(this.connection, this.connKey);
+      return sharedConnection(this.connection, this.connKey).docker;
     } catch (e) {
       throw new DaemonError('config', `cannot set up a client for ${this.host}: ${errorText(e)}`, this.host, '', null, e);
     }
   }
 
-  /** Sends a request; resolves with the response stream once a 2xx (or 304) status arrived. */
+  /** Sends a request; resolves with the response stream once a 2xx status arrived. */
   private dial(method: string, path: string, query: Record<string, string> | null, signal: AbortSignal): Promise<http.IncomingMessage> {
-    const o = this.connection.dockerodeOptions;
-    if (o.protocol === 'ssh') return this.dialSsh(method, path, query, signal);
     return new Promise((resolve, reject) => {
-      const { agent } = this.conn();
-      this.counters.requests++;
-      const target = query ? `${path}?${new URLSearchParams(query).toString()}` : path;
-      const opts: http.RequestOptions = {
-        method, path: target, agent, signal,
-        ...(o.socketPath ? { socketPath: o.socketPath } : { host: o.host, port: o.port }),
-      };
-      const req = (o.protocol === 'https' ? https : http).request(opts, (res) => {
-        const code = res.statusCode ?? 0;
-        if (STATUS_CODES[code] === true) {
-          resolve(res);
-          return;
-        }
-        // An error status: its body holds the daemon's {"message": …}; read a little of it for the error text.
-        readBody(res, 64 * 1024).then((body) => reject(statusError(code, body)), reject);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
-  /** The same over ssh, through dockerode's modem (which runs the tunnel). */
-  private dialSsh(method: string, path: string, query: Record<string, string> | null, signal: AbortSignal): Promise<http.IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      let docker: Docker;
-      try {
-        const conn = this.conn();
-        docker = sshModem(this.connection, conn);
-      } catch (e) {
-        reject(e instanceof DaemonError ? e : new DaemonError('config', `cannot set up a client for ${this.host}: ${errorText(e)}`, this.host, '', null, e));
-        return;
-      }
+      const docker = this.docker();
       this.counters.requests++;
       const dialOpts: Parameters<Docker['modem']['dial']>[0] = {
         path: query ? `${path}?` : path,
@@ -753,22 +719,6 @@ function daemonMessage(json: unknown): string | null {
 function snippet(b: Buffer): string {
   const s = b.subarray(0, 60).toString('utf8');
   return b.length === 0 ? 'nothing (empty body)' : JSON.stringify(b.length > 60 ? `${s}…` : s);
-}
-
-/**
- * An error status as toDaemonError reads it (the shape docker-modem gives too): statusCode, the parsed JSON body (or
- * its text) and the status's short name.
- */
-function statusError(code: number, body: Buffer): Error {
-  const text = body.toString('utf8');
-  let json: unknown = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  const reason = typeof STATUS_CODES[code] === 'string' ? (STATUS_CODES[code] as string) : 'unexpected status';
-  return Object.assign(new Error(`(HTTP code ${code}) ${reason} - ${daemonMessage(json) ?? ''} `), { statusCode: code, json, reason });
 }
 
 /** Reads a whole (small) response body; rejects when the connection closes before the end. */
