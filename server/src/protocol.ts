@@ -134,6 +134,8 @@ export interface BuildParams {
   readonly buildArgs?: Readonly<Record<string, string>>;
   /** Target stage; absent = the `target` setting; '' = the last stage. */
   readonly target?: string;
+  /** `docker build --network`: absent = the daemon's default. A daemon without a bridge (`--bridge=none`) needs 'none'. */
+  readonly network?: string;
 }
 
 export type BuildStepState = 'waiting' | 'running' | 'cached' | 'built' | 'failed';
