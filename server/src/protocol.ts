@@ -138,7 +138,11 @@ export interface BuildParams {
   readonly network?: string;
 }
 
-export type BuildStepState = 'waiting' | 'running' | 'cached' | 'built' | 'failed';
+/**
+ * `config`: nothing to run — BuildKit writes ENV/LABEL/ARG/CMD… straight into the image config (no vertex), a
+ * `FROM <stage>` reuses that stage's result, global ARGs configure the build. Set when the build ends.
+ */
+export type BuildStepState = 'waiting' | 'running' | 'cached' | 'built' | 'failed' | 'config';
 
 /** The live state of one Dockerfile instruction during a build. Always the whole state, never a delta. */
 export interface BuildStepProgress {
@@ -175,7 +179,7 @@ export interface BuildProgressParams {
   readonly current: string | null;
 }
 
-export type BuildStepOutcome = 'cached' | 'built' | 'failed' | 'not-run';
+export type BuildStepOutcome = 'cached' | 'built' | 'failed' | 'config' | 'not-run';
 
 export interface BuildStepResult {
   readonly index: number;
@@ -189,7 +193,7 @@ export interface BuildStepResult {
   readonly predicted: CacheStatus;
   /** What the builder did. `not-run`: skipped stage, after a failure, or cancelled before it ran. */
   readonly actual: BuildStepOutcome;
-  /** true/false when both are known (predicted hit/miss and actual cached/built); null otherwise. */
+  /** true/false when both are known (predicted hit/miss and actual cached/built/failed); null otherwise (`config`, `not-run`, `unknown`). */
   readonly predictionCorrect: boolean | null;
   readonly durationMs: number | null;
   readonly sizeBytes: number | null;
