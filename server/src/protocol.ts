@@ -25,6 +25,8 @@ export interface LayerLensSettings {
    * absolute), value = context folder (relative to that workspace folder, or absolute). Default: the Dockerfile's folder.
    */
   readonly contextFolders: Readonly<Record<string, string>>;
+  /** `docker build --network` for builds from the editor; empty = the daemon's default. */
+  readonly buildNetwork: string;
   readonly inlayHints: { readonly enabled: boolean };
   /** Per diagnostic code (`LL001`…): severity override. */
   readonly diagnostics: { readonly severity: Readonly<Record<string, SeveritySetting>> };
@@ -36,6 +38,7 @@ export const DEFAULT_SETTINGS: LayerLensSettings = {
   buildArgs: {},
   target: '',
   contextFolders: {},
+  buildNetwork: '',
   inlayHints: { enabled: true },
   diagnostics: { severity: {} },
 };
@@ -134,7 +137,7 @@ export interface BuildParams {
   readonly buildArgs?: Readonly<Record<string, string>>;
   /** Target stage; absent = the `target` setting; '' = the last stage. */
   readonly target?: string;
-  /** `docker build --network`: absent = the daemon's default. A daemon without a bridge (`--bridge=none`) needs 'none'. */
+  /** `docker build --network`: absent = the `buildNetwork` setting ('' = the daemon's default; a daemon without a bridge needs 'none'). */
   readonly network?: string;
 }
 
