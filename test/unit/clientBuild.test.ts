@@ -100,6 +100,7 @@ describe('client build: line labels', function () {
     assert.strictEqual(progressLabel({ state: 'built', sizeBytes: null }, 2_500), 'build · built in 2.5 s');
     assert.strictEqual(progressLabel({ state: 'built', sizeBytes: 2048 }, null), 'build · built · 2.0 KiB');
     assert.strictEqual(progressLabel({ state: 'failed', sizeBytes: null }, 800), 'build · failed after 0.8 s');
+    assert.strictEqual(progressLabel({ state: 'config', sizeBytes: null }, null), 'build · config only');
   });
 
   it('outcomes: time and size; a wrong prediction says what was predicted', () => {
@@ -110,6 +111,7 @@ describe('client build: line labels', function () {
     );
     assert.strictEqual(resultLabel(step(3, 7, 'RUN x', { actual: 'built', predicted: 'miss', durationMs: null, sizeBytes: null })), 'build · built');
     assert.strictEqual(resultLabel(step(4, 8, 'RUN y', { actual: 'failed', durationMs: 900, sizeBytes: null, predictionCorrect: null })), 'build · failed after 0.9 s');
+    assert.strictEqual(resultLabel(step(7, 11, 'ENV a=b', { actual: 'config', durationMs: null, sizeBytes: null, predictionCorrect: null })), 'build · config only');
     assert.strictEqual(resultLabel(step(5, 9, 'RUN z', { actual: 'not-run', durationMs: null, sizeBytes: null, predictionCorrect: null })), 'build · not run');
     assert.strictEqual(
       resultLabel(step(6, 10, 'RUN w', { actual: 'cached', predicted: 'miss', predictionCorrect: false, sizeBytes: null })),

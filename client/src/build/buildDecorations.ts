@@ -11,6 +11,7 @@ const KIND_COLOR: Record<LineKind, string> = {
   cached: 'charts.green',
   built: 'charts.orange',
   failed: 'errorForeground',
+  config: 'descriptionForeground',
   'not-run': 'descriptionForeground',
 };
 

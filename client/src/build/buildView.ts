@@ -6,7 +6,7 @@ import type { BuildMismatch, BuildResult, BuildStepOutcome, BuildStepProgress, B
 
 /** Every look a line can have; decorations.ts has one decoration type (colour) per kind. */
 export type LineKind = BuildStepState | 'not-run';
-export const LINE_KINDS: readonly LineKind[] = ['waiting', 'running', 'cached', 'built', 'failed', 'not-run'];
+export const LINE_KINDS: readonly LineKind[] = ['waiting', 'running', 'cached', 'built', 'failed', 'config', 'not-run'];
 
 /** Text after one line of the document. `line` is 0-based (a VS Code line number). */
 export interface LineMark {
@@ -19,6 +19,8 @@ export interface LineMark {
 
 /** Every label starts with this, so it reads apart from the inlay hint (the prediction) on the same line. */
 const LABEL = 'build';
+/** BuildKit writes ENV, LABEL, CMD… into the image config without running a step: nothing cached or built. */
+const CONFIG_WORD = 'config only';
 
 /**
  * `0.4 s`, `12.3 s` under a minute (one decimal: a cached step takes tenths), then `2 min 05 s`, `1 h 02 min`.
@@ -46,7 +48,7 @@ export function predictedWord(p: CacheStatus): string {
 
 /** The word for what the builder did. */
 export function outcomeWord(o: BuildStepOutcome): string {
-  return o === 'not-run' ? 'not run' : o;
+  return o === 'not-run' ? 'not run' : o === 'config' ? CONFIG_WORD : o;
 }
 
 /**
@@ -65,6 +67,8 @@ export function progressLabel(step: Pick<BuildStepProgress, 'state' | 'sizeBytes
       return withSize(`${LABEL} · built${elapsedMs === null ? '' : ` in ${formatDuration(elapsedMs)}`}`, step.sizeBytes);
     case 'failed':
       return `${LABEL} · failed${elapsedMs === null ? '' : ` after ${formatDuration(elapsedMs)}`}`;
+    case 'config':
+      return `${LABEL} · ${CONFIG_WORD}`;
   }
 }
 
@@ -81,6 +85,9 @@ export function resultLabel(step: BuildStepResult): string {
       break;
     case 'failed':
       text = `${LABEL} · failed${d === null ? '' : ` after ${formatDuration(d)}`}`;
+      break;
+    case 'config':
+      text = `${LABEL} · ${CONFIG_WORD}`;
       break;
     case 'not-run':
       text = `${LABEL} · not run`;
@@ -131,13 +138,13 @@ export function isRunning(step: Pick<BuildStepProgress, 'state'>): boolean {
   return step.state === 'running';
 }
 
-/** The fraction (0–1) of the build's steps that are decided (cached, built or failed), for the progress bar. */
+/** The fraction (0–1) of the build's steps that are decided (no longer waiting or running), for the progress bar. */
 export function fractionDone(steps: Iterable<Pick<BuildStepProgress, 'state'>>): number {
   let total = 0;
   let done = 0;
   for (const s of steps) {
     total++;
-    if (s.state === 'cached' || s.state === 'built' || s.state === 'failed') done++;
+    if (s.state !== 'waiting' && s.state !== 'running') done++;
   }
   return total === 0 ? 0 : done / total;
 }
