@@ -18,7 +18,8 @@ import { codeActions, editSupport } from './codeActions';
 import { hover } from './hover';
 import { inlayHints } from './inlayHints';
 import { Session, type SessionOptions } from './session';
-import { AnalysisRequest, StatsRequest } from '../protocol';
+import { AnalysisRequest, BuildOutcomesRequest, BuildRequest, CancelBuildRequest, StatsRequest } from '../protocol';
+import { BuildService } from './build';
 
 export const SERVER_NAME = 'layer-lens';
 
@@ -26,6 +27,7 @@ export const SERVER_NAME = 'layer-lens';
 export function startServer(connection: Connection, opts: SessionOptions = {}): Session {
   const documents = new TextDocuments(TextDocument);
   const session = new Session(connection, documents, opts);
+  const builds = new BuildService(connection, documents, session);
 
   connection.onInitialize((params): InitializeResult => {
     session.caps = params.capabilities;
@@ -68,9 +70,14 @@ export function startServer(connection: Connection, opts: SessionOptions = {}): 
     session.opened(e.document);
   });
   documents.onDidChangeContent((e) => {
-    if (!justOpened.delete(e.document.uri)) session.changed(e.document);
+    if (justOpened.delete(e.document.uri)) return;
+    builds.edited(e.document.uri);
+    session.changed(e.document);
   });
-  documents.onDidClose((e) => session.closed(e.document.uri));
+  documents.onDidClose((e) => {
+    builds.closed(e.document.uri);
+    session.closed(e.document.uri);
+  });
 
   connection.languages.inlayHint.on(async (p) => {
     const doc = documents.get(p.textDocument.uri);
@@ -105,8 +112,14 @@ export function startServer(connection: Connection, opts: SessionOptions = {}): 
     return a ? { uri: a.uri, version: a.version, report: a.report, error: a.error } : null;
   });
   connection.onRequest(StatsRequest, () => session.stats());
+  connection.onRequest(BuildRequest, (p, token) => builds.build(p, token));
+  connection.onRequest(CancelBuildRequest, (p) => builds.cancel(p.buildId));
+  connection.onRequest(BuildOutcomesRequest, (p) => builds.outcomes(p.uri));
 
-  connection.onShutdown(() => session.dispose());
+  connection.onShutdown(() => {
+    builds.dispose();
+    return session.dispose();
+  });
 
   documents.listen(connection);
   connection.listen();
