@@ -17,6 +17,10 @@ export interface BuildCommandOptions {
 
 const SHOW_LOG = 'Show Log';
 
+function isDockerfile(document: vscode.TextDocument): boolean {
+  return vscode.languages.match(dockerfileDocumentSelector() as vscode.DocumentSelector, document) > 0;
+}
+
 export class BuildCommand {
   constructor(
     private readonly controller: BuildController,
@@ -96,9 +100,12 @@ export class BuildCommand {
         () => undefined,
       );
     } else {
-      document = vscode.window.activeTextEditor?.document;
+      // The active editor; else the one Dockerfile in sight (the focus may be in the output or terminal panel).
+      const active = vscode.window.activeTextEditor?.document;
+      const visible = vscode.window.visibleTextEditors.map((e) => e.document).filter(isDockerfile);
+      document = active && isDockerfile(active) ? active : visible.length === 1 ? visible[0] : active;
     }
-    if (!document || vscode.languages.match(dockerfileDocumentSelector() as vscode.DocumentSelector, document) === 0) {
+    if (!document || !isDockerfile(document)) {
       void vscode.window.showInformationMessage('Layer Lens: open a Dockerfile to build it.');
       return undefined;
     }
