@@ -16,6 +16,7 @@ import {
 } from '../../client/src/build/buildView';
 import { defaultImageTag, imageTagProblem } from '../../client/src/build/imageTag';
 import { targetFromLine } from '../../client/src/build/targetStage';
+import { BUILD_IMAGE_COMMAND } from '../../client/src/commands';
 import type { BuildResult, BuildStepProgress, BuildStepResult } from '../../server/src/protocol';
 
 function progress(index: number, line: number, state: BuildStepProgress['state'], extra: Partial<BuildStepProgress> = {}): BuildStepProgress {
@@ -243,4 +244,35 @@ describe('client build: code lens line (target stage FROM)', function () {
     assert.strictEqual(targetFromLine('', ''), null);
   });
   it('CRLF files', () => assert.strictEqual(targetFromLine(text.replace(/\n/g, '\r\n'), ''), 8));
+});
+
+describe('client build: manifest (package.json)', function () {
+  const manifest = require('../../../package.json') as {
+    contributes: {
+      commands: { command: string; title: string; category: string; enablement?: string }[];
+      menus: Record<string, { command: string; when?: string }[]>;
+      keybindings?: unknown[];
+      configuration: { properties: Record<string, unknown> };
+    };
+  };
+  const command = manifest.contributes.commands.find((c) => c.command === BUILD_IMAGE_COMMAND);
+
+  it('declares "Layer Lens: Build Image", disabled in Restricted Mode', () => {
+    assert.ok(command, 'command declared');
+    assert.strictEqual(`${command.category}: ${command.title}`, 'Layer Lens: Build Image');
+    assert.strictEqual(command.enablement, 'isWorkspaceTrusted');
+  });
+
+  it('palette and editor title show it only in a trusted workspace; no key binding', () => {
+    const palette = manifest.contributes.menus['commandPalette']?.find((m) => m.command === BUILD_IMAGE_COMMAND);
+    assert.match(palette?.when ?? '', /\bisWorkspaceTrusted\b/);
+    const title = manifest.contributes.menus['editor/title']?.find((m) => m.command === BUILD_IMAGE_COMMAND);
+    assert.match(title?.when ?? '', /^isWorkspaceTrusted && /);
+    assert.match(title?.when ?? '', /resourceLangId == dockerfile/);
+    assert.ok(!(manifest.contributes.keybindings ?? []).some((k) => JSON.stringify(k).includes(BUILD_IMAGE_COMMAND)));
+  });
+
+  it('the network setting the server reads is declared', () => {
+    assert.ok('layerLens.buildNetwork' in manifest.contributes.configuration.properties);
+  });
 });
