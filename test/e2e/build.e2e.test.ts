@@ -113,6 +113,8 @@ describe('VS Code end-to-end: Layer Lens: Build Image', function () {
     const inspect = await docker(['image', 'inspect', '--format', '{{.Id}}', tag]);
     assert.match(inspect.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
     await w.screenshot('build-done');
+    // The lens, "Building…" meanwhile, offers the build again.
+    await w.page.locator('.editor-instance .monaco-editor .codelens-decoration a', { hasText: 'Build as…' }).first().waitFor({ state: 'visible', timeout: UI_DEADLINE_MS });
     await dismissNotifications(w);
     // The full log is in its own output channel.
     await w.runCommand('Output: Show Output Channels...');
