@@ -348,10 +348,12 @@ export class BuildTracker {
 
   /** Called once the stream ended (or was cut): running steps that never finished become not-run or failed. */
   finish(outcome: 'succeeded' | 'failed' | 'cancelled' | 'daemon-error'): void {
-    this.finishClassicCurrent();
+    // Only a completed build proves the classic step in progress finished; otherwise it was cut short.
+    if (outcome === 'succeeded') this.finishClassicCurrent();
     for (let i = 0; i < this.states.length; i++) {
       const s = this.states[i]!;
-      if (s.state === 'running' && outcome !== 'succeeded') this.set(i, { state: outcome === 'failed' ? 'failed' : 'waiting', endedMs: this.now() });
+      // Cut short: it neither finished nor (unless the builder said so) failed.
+      if (s.state === 'running' && outcome !== 'succeeded') this.set(i, { state: 'waiting', startedMs: null, endedMs: null });
     }
     if (outcome !== 'succeeded') return;
     // Steps the builder never mentioned: nothing to run (BuildKit metadata, FROM <stage>, a deduplicated FROM).

@@ -73,6 +73,13 @@ export async function runBuild(analyzer: Analyzer, req: BuildRequestOptions, lis
     const analysed = await analyzer.analyze({ dockerfile: req.dockerfile, context: req.contextDir, target, buildArgs: req.buildArgs, builder: req.builder });
     text = analysed.dockerfileText;
     predicted = analysed.report.steps;
+    const d = analysed.report.daemon;
+    if (d.reachable && d.error) {
+      // The engine saw only part of the daemon (e.g. the image list timed out on a busy machine): its predictions
+      // were made blind, so comparing them would report engine bugs that are not. Not compared; said once.
+      listener.mismatch?.(`Layer Lens: prediction not compared for this build — the daemon data was incomplete: ${d.error}`);
+      predicted = predicted.map((st) => ({ ...st, cache: 'unknown' as const, reason: `not compared: ${d.error}` }));
+    }
     index = await analyzer.contextForBuild(req.contextDir, req.dockerfile, req.builder);
   } catch (e) {
     if (e instanceof AnalyzeError) return invalid(e.message);
@@ -134,8 +141,11 @@ export async function runBuild(analyzer: Analyzer, req: BuildRequestOptions, lis
       outcome = 'cancelled';
       error = { message: 'the build was cancelled; the daemon stopped it', line: null, endLine: null };
     } else if (e instanceof DaemonError && e.kind === 'http' && e.statusCode !== null && e.statusCode < 500) {
+      // The classic builder refuses a Dockerfile it cannot parse with HTTP 400 before any step: the tracker places
+      // the message on the line it names.
+      tracker.message({ errorDetail: { message: e.message.replace(/^.*? failed: HTTP \d+: /, '') } });
       outcome = 'failed';
-      error = { message: e.message, line: null, endLine: null };
+      error = tracker.error ?? { message: e.message, line: null, endLine: null };
     } else {
       outcome = 'daemon-error';
       const message = e instanceof DaemonError
