@@ -190,7 +190,8 @@ describeDocker('build from the editor (runBuild) against the real daemon', funct
       const secs = 3000 + Math.floor(Math.random() * 900);
       const ctx = scope.context({ Dockerfile: `FROM ${BASE_IMAGE}\nRUN echo ${nonce()} && sleep ${secs}\n` });
       const started = build(proxied, ctx.dir, scope.tag(), 'buildkit');
-      await until(() => running(`sleep ${secs}`).length > 0, 60_000, 'the RUN to start');
+      // Image details are cached per daemon host: through the proxy the prediction first reads them all (slow).
+      await until(() => running(`sleep ${secs}`).length > 0, 240_000, 'the RUN to start');
       server.close();
       for (const c of conns) c.destroy();
       const r = await started;
