@@ -49,7 +49,7 @@ describe('language server: build from the editor (real daemon)', function () {
       assert.strictEqual(r.outcome, 'succeeded', JSON.stringify(r.error));
       assert.deepStrictEqual(r.steps.map((s) => [s.line, s.actual]), [[1, 'cached'], [2, 'built'], [3, 'built']]);
       assert.deepStrictEqual(r.prediction.mismatches, []);
-      assert.strictEqual(r.prediction.compared, 3);
+      assert.strictEqual(r.prediction.compared, 3, JSON.stringify(r.steps.map((s) => [s.predicted, s.actual])) + ' ' + JSON.stringify(r.prediction));
       // The first notification lists every step; the RUN was seen running and then built.
       const first = await t.waitFor<BuildProgressParams>(BUILD_PROGRESS_METHOD, (p) => p.buildId === 'b1', { from, timeoutMs: 1000 });
       assert.deepStrictEqual(first.steps.map((s) => s.line), [1, 2, 3]);

@@ -70,6 +70,8 @@ export async function runBuild(analyzer: Analyzer, req: BuildRequestOptions, lis
   let predicted: readonly StepReport[];
   let index;
   try {
+    // A fresh look at the daemon: the prediction must be the one for this build, not for an older snapshot.
+    analyzer.invalidateDaemon();
     const analysed = await analyzer.analyze({ dockerfile: req.dockerfile, context: req.contextDir, target, buildArgs: req.buildArgs, builder: req.builder });
     text = analysed.dockerfileText;
     predicted = analysed.report.steps;
