@@ -4,7 +4,7 @@
 // Fails when the daemon is unreachable and CI or LAYERLENS_REQUIRE_DAEMON is set; skips otherwise.
 
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -171,6 +171,28 @@ describeDocker('build from the editor (runBuild) against the real daemon', funct
       assertPredicted(r);
     });
   }
+
+  it('CLI: `layerlens build --json` prints predicted vs actual per step; exit 0, then 1 for a failing build, 2 for a bad tag', async function () {
+    const cli = path.resolve(__dirname, '../../server/src/cli.js');
+    const ctx = scope.context({ Dockerfile: `FROM ${BASE_IMAGE}\nRUN echo ${nonce()} > /n\n` });
+    const tag = scope.tag();
+    const env = { ...process.env, LAYERLENS_CACHE_DIR: cacheDir };
+    const run = (args: string[]): { code: number; stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, [cli, 'build', path.join(ctx.dir, 'Dockerfile'), ...args], { encoding: 'utf8', env, timeout: 600_000 });
+      return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    };
+    const ok = run(['-t', tag, '--network', 'none', '--builder', 'buildkit', '--json']);
+    assert.strictEqual(ok.code, 0, ok.stderr);
+    const result = JSON.parse(ok.stdout) as BuildResult;
+    assert.strictEqual(result.outcome, 'succeeded');
+    assert.deepStrictEqual(result.steps.map((st) => [st.line, st.predicted, st.actual]), [[1, 'hit', 'cached'], [2, 'miss', 'built']]);
+    ctx.writeFile('Dockerfile', `FROM ${BASE_IMAGE}\nRUN exit 7\n`);
+    const failed = run(['-t', tag, '--network', 'none', '--builder', 'classic']);
+    assert.strictEqual(failed.code, 1, failed.stderr);
+    assert.match(failed.stdout, /line 2: .*non-zero code: 7/);
+    assert.match(failed.stdout, /Prediction: \d+ of \d+ steps right/);
+    assert.strictEqual(run(['-t', 'Not:A:Tag']).code, 2);
+  });
 
   it('a daemon that goes away mid-build: outcome daemon-error with a clear message, nothing left running', async function () {
     // A proxy socket in front of the shared daemon; closing it is the daemon "disappearing" for this client.
