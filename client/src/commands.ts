@@ -5,3 +5,4 @@ export const REFRESH_COMMAND = 'layerLens.refresh';
 export const OPEN_EXPLORER_COMMAND = 'layerLens.openLayerExplorer';
 /** Any local image, from a Quick Pick. */
 export const OPEN_EXPLORER_FOR_IMAGE_COMMAND = 'layerLens.openLayerExplorerForImage';
+export const BUILD_IMAGE_COMMAND = 'layerLens.buildImage';

@@ -4,8 +4,14 @@
 //   - extension: the output channel, the status bar item, the commands, the layer explorer panels (context.subscriptions);
 //   - server session: the LanguageClient and the handlers registered on it (ServerSession), replaced on refresh.
 import * as vscode from 'vscode';
-import { REFRESH_COMMAND, SHOW_LOG_COMMAND } from './commands';
+import { REFRESH_COMMAND, SHOW_LOG_COMMAND, BUILD_IMAGE_COMMAND } from './commands';
 import { ExplorerManager } from './explorer/explorerManager';
+import { BuildCommand } from './build/buildCommand';
+import { BuildController } from './build/buildController';
+import { BuildDecorations } from './build/buildDecorations';
+import { BuildTags } from './build/buildTags';
+import { BuildCodeLensProvider } from './build/codeLens';
+import { dockerfileDocumentSelector } from './documentSelector';
 import { ServerSession } from './serverSession';
 import { DaemonStatusItem } from './statusBar';
 
@@ -18,6 +24,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const explorers: ExplorerManager = new ExplorerManager(context, () => current.languageClient, output);
   const current: ServerSession = new ServerSession({ serverModule: context.asAbsolutePath('dist/server.js'), output, status, onClient: (c) => explorers.attach(c) });
   session = current;
+  // Build from the editor: the server builds; these show progress and outcomes on the document.
+  const buildOutput = vscode.window.createOutputChannel('Layer Lens Build');
+  const decorations = new BuildDecorations();
+  const builds = new BuildController(current, buildOutput, decorations);
+  current.attach(builds.attach);
+  const tags = new BuildTags(context.workspaceState);
+  const buildCommand = new BuildCommand(builds, tags);
+  const lenses = new BuildCodeLensProvider(tags, builds);
+  context.subscriptions.push(
+    buildOutput,
+    decorations,
+    builds,
+    tags,
+    lenses,
+    vscode.languages.registerCodeLensProvider(dockerfileDocumentSelector() as vscode.DocumentSelector, lenses),
+    vscode.commands.registerCommand(BUILD_IMAGE_COMMAND, (resource?: unknown, options?: unknown) =>
+      buildCommand.run(resource, typeof options === 'object' && options !== null ? options : undefined),
+    ),
+  );
   context.subscriptions.push(
     output,
     status,

@@ -17,10 +17,15 @@ export interface ServerSessionOptions {
   readonly onClient?: (client: LanguageClient) => vscode.Disposable[];
 }
 
+/** Registers a feature's handlers on a freshly made client; what it returns is disposed with that client. */
+export type ClientAttachment = (client: LanguageClient) => vscode.Disposable[];
+
 export class ServerSession {
   private client: LanguageClient | null = null;
   /** Disposed with the client: handlers registered on it. */
   private clientScope: vscode.Disposable[] = [];
+  /** Features (the build view…) that register handlers on every client this session starts. */
+  private readonly attachments: ClientAttachment[] = [];
   /** start/stop/restart run one after another, never interleaved. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -44,6 +49,22 @@ export class ServerSession {
       await this.doStop();
       await this.doStart();
     });
+  }
+
+  /** Call before start(): `attach` runs on each client made from then on (so after every restart too). */
+  attach(attachment: ClientAttachment): void {
+    this.attachments.push(attachment);
+  }
+
+  /**
+   * The running client, once pending start/stop/restart steps are done; rejects with a sentence when the server is
+   * not running (it failed to start, or crashed for good).
+   */
+  async runningClient(): Promise<LanguageClient> {
+    await this.queue;
+    const client = this.client;
+    if (client === null || !client.isRunning()) throw new Error('the Layer Lens language server is not running (see the Layer Lens log; "Layer Lens: Refresh" starts it again)');
+    return client;
   }
 
   private enqueue(step: () => Promise<void>): Promise<void> {
@@ -104,6 +125,7 @@ export class ServerSession {
       }),
       ...(this.opts.onClient?.(client) ?? []),
     );
+    for (const attach of this.attachments) this.clientScope.push(...attach(client));
     status.show(STARTING_VIEW);
     output.info(`starting the language server: ${serverModule}`);
     try {

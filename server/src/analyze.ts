@@ -136,6 +136,15 @@ export class Analyzer {
     };
   }
 
+  /**
+   * The context as the client sends it for a build (walked and .dockerignore-filtered; current even without a
+   * watcher). Same index as the analyses use, so the hashes a build needs are already there.
+   */
+  async contextForBuild(contextDir: string, dockerfile: string, builder: Builder): Promise<ContextIndex> {
+    await checkContext(path.resolve(contextDir));
+    return this.contextIndex(path.resolve(contextDir), path.resolve(dockerfile), builder);
+  }
+
   /** The context indexes opened so far (diagnostics read their entries; statistics their hash counters). */
   async contextIndexes(): Promise<ContextIndex[]> {
     const settled = await Promise.allSettled(this.contexts.values());

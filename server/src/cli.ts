@@ -2,7 +2,12 @@
 // stdout carries only the result (text or exactly one JSON object); messages go to stderr.
 
 import { AnalyzeError, Analyzer } from './analyze';
-import { parseArgs, USAGE, UsageError, type LayersCommand } from './cliArgs';
+import { parseArgs, USAGE, UsageError, type BuildCommand, type LayersCommand } from './cliArgs';
+import { runBuild } from './build/runBuild';
+import { renderBuildResult, renderLiveStep } from './renderBuild';
+import { randomUUID } from 'crypto';
+import * as path from 'path';
+import { promises as fs } from 'fs';
 import { renderText } from './renderText';
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -28,6 +33,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   if (cmd.command === 'layers') return runLayers(cmd, env);
   const analyzer = new Analyzer({ env });
+  if (cmd.command === 'build') {
+    try {
+      return await build(analyzer, cmd, env);
+    } finally {
+      await analyzer.dispose();
+    }
+  }
   try {
     const { report, dockerfileText, contextProblems } = await analyzer.analyze({
       dockerfile: cmd.dockerfile,
@@ -93,6 +105,50 @@ async function runLayers(cmd: LayersCommand, env: NodeJS.ProcessEnv): Promise<nu
   } finally {
     service.dispose();
     closeAllConnections();
+  }
+}
+
+/** `layerlens build`: live lines on a TTY (stderr), the result on stdout; Ctrl-C cancels the build in the daemon. */
+async function build(analyzer: Analyzer, cmd: BuildCommand, env: NodeJS.ProcessEnv): Promise<number> {
+  const dockerfile = path.resolve(cmd.dockerfile);
+  const live = process.stderr.isTTY === true && !cmd.json;
+  // The live lines quote the Dockerfile line itself (read once; a missing file is reported by runBuild).
+  const lines = (await fs.readFile(dockerfile, 'utf8').catch(() => '')).split(/\r?\n/);
+  const shown = new Set<number>();
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const result = await runBuild(analyzer, {
+      buildId: randomUUID(),
+      dockerfile,
+      contextDir: path.resolve(cmd.context ?? path.dirname(dockerfile)),
+      tag: cmd.tag,
+      builder: cmd.builder,
+      buildArgs: cmd.buildArgs,
+      target: cmd.target,
+      network: cmd.network,
+      tarMode: cmd.tarMode,
+    }, {
+      steps: (steps) => {
+        for (const p of steps) {
+          if (live && (p.state === 'cached' || p.state === 'built' || p.state === 'failed') && !shown.has(p.index)) {
+            shown.add(p.index);
+            process.stderr.write(renderLiveStep(p, (lines[p.line - 1] ?? '').trim().slice(0, 100)));
+          }
+        }
+      },
+      mismatch: (line) => process.stderr.write(`layerlens: ${line}\n`),
+    }, abort.signal);
+    if (cmd.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else if (result.outcome !== 'invalid') process.stdout.write(renderBuildResult(result, cmd.color ?? (process.stdout.isTTY === true && !env['NO_COLOR'])));
+    if (result.outcome === 'invalid') {
+      if (!cmd.json) process.stderr.write(`layerlens: ${result.error?.message ?? 'invalid build request'}\n`);
+      return 2;
+    }
+    return result.outcome === 'succeeded' ? 0 : 1;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
   }
 }
 

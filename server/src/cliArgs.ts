@@ -1,6 +1,7 @@
 // Command-line parsing for `layerlens`, kept apart from running so that it is unit-testable.
 // Bad input is a UsageError: the CLI prints its one-line message and exits 2.
 
+import type { TarModeVariant } from './context/types';
 import type { Builder } from './engine/report';
 
 export class UsageError extends Error {}
@@ -39,13 +40,28 @@ export interface LayersCommand {
   readonly top: number;
 }
 
-export type Command = AnalyzeCommand | HelpCommand | LspCommand | LayersCommand;
+
+/** `layerlens build`: a real build, then per step predicted vs actual. */
+export interface BuildCommand extends Omit<AnalyzeCommand, 'command'> {
+  readonly command: 'build';
+  readonly tag: string;
+  /** `--network`; '' = the daemon's default. */
+  readonly network: string;
+  /** Tar header mode field like docker CLI ≥ 24 ('perm', default) or ≤ 23 ('full'); the classic cache keys on it. */
+  readonly tarMode: TarModeVariant;
+}
+
+export type Command = AnalyzeCommand | BuildCommand | HelpCommand | LspCommand | LayersCommand;
 
 const LSP_TRANSPORTS = /^--(stdio|node-ipc|socket(=\d+)?|pipe(=.+)?|clientProcessId(=\d+)?)$/;
 
 export const USAGE = `Usage:
   layerlens analyze [DOCKERFILE] [--context DIR] [--target STAGE] [--build-arg K=V]...
                     [--builder buildkit|classic] [--json] [--no-color]
+  layerlens build [DOCKERFILE] -t TAG [--context DIR] [--target STAGE] [--build-arg K=V]...
+                  [--builder buildkit|classic] [--network MODE] [--tar-mode perm|full] [--json]
+                             builds through the Docker Engine API, showing per step what Layer Lens predicted
+                             and what the builder did (exit 1 when the build fails)
   layerlens layers IMAGE [--json] [--min-efficiency X] [--max-wasted-bytes N] [--top N] [--no-color]
                     the image's layers (like docker history), dive's efficiency and the bytes later layers
                     hid; exits 1 when a threshold fails (X in 0..1; N in bytes, or with kB/MB/GB/KiB/MiB/GiB)
@@ -53,15 +69,19 @@ export const USAGE = `Usage:
 
 Predicts, for every instruction, the layer size and whether the next build hits the cache.
 Defaults: ./Dockerfile; context = the Dockerfile's folder; builder buildkit unless DOCKER_BUILDKIT=0.
-Exit status: 0 on success (analyze: also when the daemon is unreachable), 1 when a layers threshold fails,
-2 on bad input (layers: also an unknown image or an unreachable daemon).`;
+Exit status: 0 on success (analyze: also when the daemon is unreachable), 1 when a build fails or a layers
+threshold fails, 2 on bad input (layers: also an unknown image or an unreachable daemon).`;
 
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Command {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { command: 'help' };
   const [command, ...rest] = argv;
   if (command === 'lsp') return parseLsp(rest);
   if (command === 'layers') return parseLayers(rest);
-  if (command !== 'analyze') throw new UsageError(`unknown command "${command}" (try: layerlens analyze --help)`);
+  if (command !== 'analyze' && command !== 'build') throw new UsageError(`unknown command "${command}" (try: layerlens --help)`);
+  const isBuild = command === 'build';
+  let tag: string | null = null;
+  let network = '';
+  let tarMode: TarModeVariant = 'perm';
   let dockerfile: string | null = null;
   let context: string | null = null;
   let target: string | null = null;
@@ -96,6 +116,22 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       case '--json':
         json = true;
         break;
+      case '-t':
+      case '--tag':
+        if (!isBuild) throw new UsageError(`${flag} is an option of layerlens build`);
+        tag = value();
+        break;
+      case '--network':
+        if (!isBuild) throw new UsageError(`${flag} is an option of layerlens build`);
+        network = value();
+        break;
+      case '--tar-mode': {
+        if (!isBuild) throw new UsageError(`${flag} is an option of layerlens build`);
+        const m = value();
+        if (m !== 'perm' && m !== 'full' && m !== 'windows') throw new UsageError(`--tar-mode must be perm, full or windows, not "${m}"`);
+        tarMode = m;
+        break;
+      }
       case '--no-color':
         color = false;
         break;
@@ -108,7 +144,10 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         dockerfile = arg;
     }
   }
-  return { command: 'analyze', dockerfile: dockerfile ?? 'Dockerfile', context, target, buildArgs, builder, json, color };
+  const common = { dockerfile: dockerfile ?? 'Dockerfile', context, target, buildArgs, builder, json, color };
+  if (!isBuild) return { command: 'analyze', ...common };
+  if (tag === null || tag.trim() === '') throw new UsageError('build needs a tag: -t NAME[:TAG]');
+  return { command: 'build', ...common, tag: tag.trim(), network, tarMode };
 }
 
 /** Walks the words: each with its flag name and a reader for the flag's value (`--f=v` or the next word). */

@@ -3,7 +3,7 @@
 // Everything standard (inlay hints, hover, diagnostics, code actions) goes through plain LSP.
 
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import type { AnalysisReport, Builder } from './engine/report';
+import type { AnalysisReport, Builder, CacheStatus } from './engine/report';
 
 // ---- settings (workspace/configuration section `layerLens`) ----
 
@@ -32,6 +32,8 @@ export interface LayerLensSettings {
    * absolute), value = context folder (relative to that workspace folder, or absolute). Default: the Dockerfile's folder.
    */
   readonly contextFolders: Readonly<Record<string, string>>;
+  /** `docker build --network` for builds from the editor; empty = the daemon's default. */
+  readonly buildNetwork: string;
   readonly inlayHints: { readonly enabled: boolean };
   /** Per diagnostic code (`LL001`…): severity override. */
   readonly diagnostics: { readonly severity: Readonly<Record<string, SeveritySetting>> };
@@ -44,6 +46,7 @@ export const DEFAULT_SETTINGS: LayerLensSettings = {
   buildArgs: {},
   target: '',
   contextFolders: {},
+  buildNetwork: '',
   inlayHints: { enabled: true },
   diagnostics: { severity: {} },
   baseLanguageFeatures: 'auto',
@@ -377,3 +380,173 @@ export interface ExplorerWasteResult {
 
 export const EXPLORER_WASTE_METHOD = 'layerLens/explorer/waste';
 export const ExplorerWasteRequest = new RequestType<ExplorerWasteParams, ExplorerWasteResult, void>(EXPLORER_WASTE_METHOD);
+
+// ---- build from the editor (client → server), issue 5 ----
+// The client picks the build id (a UUID) so that progress notifications, which can arrive before the response, and
+// a cancel request can name the build. Lines are 1-based, first and last line of the instruction (continuations
+// included), exactly as in `StepReport.line/endLine`. Times are epoch milliseconds of the server's clock.
+
+export interface BuildParams {
+  readonly buildId: string;
+  /** An open (or on-disk) Dockerfile. Unsaved edits are NOT built: the client saves first (the daemon sees disk). */
+  readonly uri: string;
+  /** `name:tag` or `name`; validated by the server (a bad tag fails with outcome `invalid`). */
+  readonly tag: string;
+  /** Overrides of the `layerLens` settings for this build only; absent = the setting. */
+  readonly builder?: Builder;
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  /** Target stage; absent = the `target` setting; '' = the last stage. */
+  readonly target?: string;
+  /** `docker build --network`: absent = the `buildNetwork` setting ('' = the daemon's default; a daemon without a bridge needs 'none'). */
+  readonly network?: string;
+}
+
+/**
+ * `config`: nothing to run — BuildKit writes ENV/LABEL/ARG/CMD… straight into the image config (no vertex), a
+ * `FROM <stage>` reuses that stage's result, global ARGs configure the build. Set when the build ends.
+ */
+export type BuildStepState = 'waiting' | 'running' | 'cached' | 'built' | 'failed' | 'config';
+
+/** The live state of one Dockerfile instruction during a build. Always the whole state, never a delta. */
+export interface BuildStepProgress {
+  /** Index into the build's instruction list (Dockerfile order, every stage); stable for the whole build. */
+  readonly index: number;
+  readonly line: number;
+  readonly endLine: number;
+  readonly stage: string;
+  /** Upper-case keyword: `RUN`, `COPY`, `FROM`… */
+  readonly instruction: string;
+  readonly state: BuildStepState;
+  /** When the builder started / finished it; null while unknown. */
+  readonly startedMs: number | null;
+  readonly endedMs: number | null;
+  /** endedMs − startedMs when ended, now − startedMs while running (the client may tick it locally), else null. */
+  readonly elapsedMs: number | null;
+  /** Layer size in bytes once known (after the build, from the image history); null before. */
+  readonly sizeBytes: number | null;
+}
+
+export interface BuildLogLine {
+  /** The step it belongs to (index), or null for builder-wide lines ("Sending build context", "Successfully built"). */
+  readonly step: number | null;
+  readonly text: string;
+}
+
+/** Server → client while a build runs; batched (at most every ~100 ms), only the steps that changed. */
+export interface BuildProgressParams {
+  readonly buildId: string;
+  readonly uri: string;
+  readonly steps: readonly BuildStepProgress[];
+  readonly log: readonly BuildLogLine[];
+  /** One line for the progress notification: "[2/5] RUN npm ci", or a phase ("Sending context 12 MiB"). */
+  readonly current: string | null;
+}
+
+export type BuildStepOutcome = 'cached' | 'built' | 'failed' | 'config' | 'not-run';
+
+export interface BuildStepResult {
+  readonly index: number;
+  readonly line: number;
+  readonly endLine: number;
+  readonly stage: string;
+  readonly instruction: string;
+  /** The instruction as written (joined), for messages. */
+  readonly text: string;
+  /** What Layer Lens predicted just before the build. */
+  readonly predicted: CacheStatus;
+  /** What the builder did. `not-run`: skipped stage, after a failure, or cancelled before it ran. */
+  readonly actual: BuildStepOutcome;
+  /** true/false when both are known (predicted hit/miss and actual cached/built/failed); null otherwise (`config`, `not-run`, `unknown`). */
+  readonly predictionCorrect: boolean | null;
+  readonly durationMs: number | null;
+  readonly sizeBytes: number | null;
+  readonly predictedSizeBytes: number | null;
+}
+
+export interface BuildMismatch {
+  readonly index: number;
+  readonly line: number;
+  readonly text: string;
+  readonly predicted: CacheStatus;
+  readonly actual: BuildStepOutcome;
+  /** The engine's reason for its prediction, so the bug report says what it thought. */
+  readonly reason: string;
+}
+
+export type BuildOutcome =
+  /** Built (tagged). */
+  | 'succeeded'
+  /** A step failed (error.line set) or the builder rejected the Dockerfile (syntax; error.line set when known). */
+  | 'failed'
+  | 'cancelled'
+  /** The daemon went away or could not be reached. */
+  | 'daemon-error'
+  /** Bad request: unknown document, bad tag, unknown target, unreadable context… Nothing was sent to the daemon. */
+  | 'invalid';
+
+export interface BuildError {
+  readonly message: string;
+  /** The Dockerfile line range it belongs to (failing step, syntax error); null when it belongs to no line. */
+  readonly line: number | null;
+  readonly endLine: number | null;
+}
+
+export interface BuildResult {
+  readonly buildId: string;
+  readonly uri: string;
+  readonly tag: string;
+  readonly builder: Builder;
+  readonly target: string | null;
+  readonly outcome: BuildOutcome;
+  readonly imageId: string | null;
+  readonly startedMs: number;
+  readonly durationMs: number;
+  /** Every instruction of the Dockerfile, in order. Empty when outcome is `invalid` before parsing. */
+  readonly steps: readonly BuildStepResult[];
+  readonly prediction: {
+    /** Steps with predictionCorrect !== null. */
+    readonly compared: number;
+    readonly correct: number;
+    readonly mismatches: readonly BuildMismatch[];
+  };
+  readonly error: BuildError | null;
+}
+
+export const BUILD_METHOD = 'layerLens/build';
+/**
+ * Runs a build; resolves when it ends (never rejects for a failed build: see `outcome`). LSP `$/cancelRequest` on
+ * this request cancels the build like `CancelBuildRequest`. One build per Dockerfile at a time: a second request
+ * for the same URI resolves at once with outcome `invalid`.
+ */
+export const BuildRequest = new RequestType<BuildParams, BuildResult, void>(BUILD_METHOD);
+
+export const BUILD_PROGRESS_METHOD = 'layerLens/buildProgress';
+export const BuildProgressNotification = new NotificationType<BuildProgressParams>(BUILD_PROGRESS_METHOD);
+
+export interface CancelBuildParams {
+  readonly buildId: string;
+}
+export const CANCEL_BUILD_METHOD = 'layerLens/cancelBuild';
+/** Resolves true when a running build was told to stop (the BuildRequest then resolves with `cancelled`). */
+export const CancelBuildRequest = new RequestType<CancelBuildParams, boolean, void>(CANCEL_BUILD_METHOD);
+
+export interface BuildOutcomesParams {
+  readonly uri: string;
+}
+export const BUILD_OUTCOMES_METHOD = 'layerLens/buildOutcomes';
+/** The last build's result for a document while its outcomes still hold (no edit since); null otherwise. */
+export const BuildOutcomesRequest = new RequestType<BuildOutcomesParams, BuildResult | null, void>(BUILD_OUTCOMES_METHOD);
+
+export interface BuildOutcomesClearedParams {
+  readonly uri: string;
+  /** The document was edited (line outcomes no longer apply), closed, or a new build of it started. */
+  readonly reason: 'edit' | 'closed' | 'rebuild';
+}
+export const BUILD_OUTCOMES_CLEARED_METHOD = 'layerLens/buildOutcomesCleared';
+export const BuildOutcomesClearedNotification = new NotificationType<BuildOutcomesClearedParams>(BUILD_OUTCOMES_CLEARED_METHOD);
+
+/**
+ * `code` of the error diagnostic published on the failing line (or on the syntax error) after a failed build; it is
+ * published with the other Layer Lens diagnostics and removed on the next edit of the document or the next build.
+ */
+export const BUILD_FAILURE_DIAGNOSTIC_CODE = 'LL100';

@@ -10,11 +10,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { chooseBuilder } from '../../server/src/lsp/settings';
 import { BASE_IMAGE, checkDaemon, ensureBaseImage, nonce, requireDaemon, useDockerScope, type Builder, type ContextFiles } from '../docker/harness';
-import { CodeServerSandbox, QUIET_USER_SETTINGS, tearDownSandbox } from './codeServer';
-import { ARTIFACTS_DIR, REPO_ROOT, requireTools, type E2ETools } from './e2eEnv';
+import type { CodeServerSandbox } from './codeServer';
+import { REPO_ROOT, requireTools, type E2ETools } from './e2eEnv';
+import { closeE2ESession, openE2ESession, screenshotIfFailed, type E2ESession } from './e2eSession';
 import { packagedVsix } from './vsix';
 import { waitUntil, WaitTimeout } from './wait';
-import { UI_DEADLINE_MS, WORKBENCH_DEADLINE_MS, Workbench } from './workbench';
+import { UI_DEADLINE_MS, WORKBENCH_DEADLINE_MS, type Workbench } from './workbench';
 
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'e2e-basic');
 /** A size as the hints print it: `236 B`, `40.6 KiB`, `~0 B`. */
@@ -27,6 +28,7 @@ describe('VS Code end-to-end (code-server + packaged .vsix)', function () {
   this.timeout(600_000);
   const scope = useDockerScope('e2e');
   let tools: E2ETools;
+  let session: E2ESession | null = null;
   let sandbox: CodeServerSandbox | null = null;
   let wb: Workbench | null = null;
   let workspace = '';
@@ -56,38 +58,25 @@ describe('VS Code end-to-end (code-server + packaged .vsix)', function () {
     fs.appendFileSync(path.join(workspace, 'src', 'app.js'), `// edited after the build ${nonce()}\n`);
     step(`built the fixture with ${builder} in ${workspace}`);
 
-    sandbox = CodeServerSandbox.create(tools);
-    await sandbox.installExtension(vsix);
-    sandbox.writeUserSettings({ ...QUIET_USER_SETTINGS, 'editor.inlayHints.enabled': 'on', 'editor.hover.delay': 200 });
-    const url = await sandbox.start(workspace, { DOCKER_BUILDKIT: undefined });
-    step(`code-server answers at ${url} (pid ${sandbox.pid})`);
-    wb = await Workbench.open({
-      url,
-      folder: workspace,
-      chromiumPath: tools.chromium,
-      profileDir: sandbox.browserProfileDir,
-      env: sandbox.env(),
-      artifactsDir: ARTIFACTS_DIR,
-    });
-    step('workbench loaded');
+    session = await openE2ESession(tools, vsix, workspace, { 'editor.hover.delay': 200 }, { DOCKER_BUILDKIT: undefined });
+    sandbox = session.sandbox;
+    wb = session.wb;
+    step(`code-server at ${session.url} (pid ${sandbox.pid}), workbench loaded`);
     await wb.openFile('Dockerfile');
     step('Dockerfile open');
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const name = `failed-${(this.currentTest.title || 'test').replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`;
-      await wb.screenshot(name).catch(() => undefined);
-    }
+    await screenshotIfFailed(this, wb);
   });
 
   after(async function () {
     this.timeout(120_000);
-    await wb?.close().catch(() => undefined);
-    wb = null;
-    const sb = sandbox;
+    const open = session;
+    session = null;
     sandbox = null;
-    if (sb) await tearDownSandbox(sb);
+    wb = null;
+    await closeE2ESession(open);
   });
 
   it('shows layer sizes and cache words as inlay hints', async function () {

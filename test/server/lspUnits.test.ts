@@ -22,12 +22,12 @@ describe('lsp helpers', () => {
     it('keeps valid values, stringifies scalar build args, upper-cases codes', () => {
       const s = normaliseSettings({
         dockerHost: ' tcp://h:2375 ', builder: 'classic', buildArgs: { A: 'x', N: 3, B: { no: 1 } }, target: 'app',
-        contextFolders: { 'docker/*.Dockerfile': '.' }, inlayHints: { enabled: false }, diagnostics: { severity: { ll004: 'off', LL001: 'error' } },
+        contextFolders: { 'docker/*.Dockerfile': '.' }, buildNetwork: ' none ', inlayHints: { enabled: false }, diagnostics: { severity: { ll004: 'off', LL001: 'error' } },
         baseLanguageFeatures: 'on',
       });
       assert.deepStrictEqual(s, {
         dockerHost: 'tcp://h:2375', builder: 'classic', buildArgs: { A: 'x', N: '3' }, target: 'app',
-        contextFolders: { 'docker/*.Dockerfile': '.' }, inlayHints: { enabled: false }, diagnostics: { severity: { LL004: 'off', LL001: 'error' } },
+        contextFolders: { 'docker/*.Dockerfile': '.' }, buildNetwork: 'none', inlayHints: { enabled: false }, diagnostics: { severity: { LL004: 'off', LL001: 'error' } },
         baseLanguageFeatures: 'on',
       });
     });

@@ -46,7 +46,8 @@ describe('CLI arguments', () => {
     [['analyze', '--context'], /needs a value/],
     [['analyze', '--frobnicate'], /unknown option/],
     [['analyze', 'a', 'b'], /unexpected argument/],
-    [['build'], /unknown command/],
+    [['build'], /needs a tag/],
+    [['deploy'], /unknown command/],
   ];
   for (const [argv, re] of bad) {
     it(`rejects ${argv.join(' ')}`, () => {

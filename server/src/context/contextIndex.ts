@@ -314,6 +314,17 @@ export class ContextIndex implements ContextView {
     return leaders;
   }
 
+  /**
+   * The entries the client puts in the context tar, in walk order: the included entries without the directories
+   * that exist only because an exception re-included something below them (the CLI writes no header for those),
+   * plus, for the classic builder, the Dockerfile and .dockerignore the CLI sends although the daemon deletes them.
+   */
+  sentEntries(): ContextEntry[] {
+    const out = this.keys.map((k) => this.store.get(k)!).filter((e) => !e.implicit);
+    if (this.removed.size === 0) return out;
+    return out.concat([...this.removed.values()]).sort((a, b) => compareWalkOrder(a.rel, b.rel));
+  }
+
   /** Hardlink target the CLI writes for `rel` (second and later paths of a set), if any. */
   hardlinkLeader(rel: string): string | undefined {
     return this.hardlinkLeaders().get(normRel(rel));

@@ -16,6 +16,9 @@ export interface ContextEntry {
   readonly ino: number;
   readonly dev: number;
   readonly nlink: number;
+  /** Owner, as on disk (the tar header says 0:0; the CLI's tar still names the owner in uname/gname). */
+  readonly uid?: number;
+  readonly gid?: number;
   /** Symlink text, for kind === 'symlink'. */
   readonly linkTarget?: string;
   /** st_rdev, for device nodes (kind === 'other'); the tar header carries its major/minor numbers. */

@@ -63,10 +63,12 @@ export function entryFromStats(rel: string, st: Stats, linkTarget?: string, impl
     ino: number;
     dev: number;
     nlink: number;
+    uid: number;
+    gid: number;
     linkTarget?: string;
     rdev?: number;
     implicit?: boolean;
-  } = { rel, kind, mode: st.mode, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev, nlink: st.nlink };
+  } = { rel, kind, mode: st.mode, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev, nlink: st.nlink, uid: st.uid, gid: st.gid };
   if (kind === 'symlink' && linkTarget !== undefined) e.linkTarget = linkTarget;
   if (st.isCharacterDevice() || st.isBlockDevice()) e.rdev = st.rdev;
   if (implicit) e.implicit = true;

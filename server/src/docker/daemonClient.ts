@@ -83,6 +83,9 @@ export interface DaemonClientStats {
 }
 
 const MAX_JSON_BYTES = 256 * 1024 * 1024;
+/** 24 h: below setTimeout's 2^31 ms limit (a larger value would fire at once). */
+const BUILD_BUDGET_MS = 24 * 3600 * 1000;
+const MAX_BUILD_LINE = 64 * 1024 * 1024;
 const STATUS_CODES: Record<number, string | boolean> = {
   200: true, 201: true, 204: true, 304: true,
   400: 'bad parameter', 401: 'unauthorized', 403: 'forbidden', 404: 'not found', 409: 'conflict', 500: 'server error', 503: 'unavailable',
@@ -236,6 +239,56 @@ export class DaemonClient {
 
   // ---------------------------------------------------------------------------------------------------------------
   // Public API
+
+  /**
+   * `POST /build` with `context` (a tar stream) as the body; each JSON message of the progress stream goes to
+   * `onMessage` as it arrives (validated by the caller: it is untrusted). Resolves when the daemon ends the stream —
+   * a failed build is a message (`errorDetail`), not a rejection. Rejects with a DaemonError when the daemon cannot
+   * be reached, answers non-2xx (e.g. a bad parameter), or drops the connection mid-build ('disconnected'), and with
+   * kind 'cancelled' when `signal` aborts: aborting closes the HTTP request, which makes the daemon cancel the build
+   * (moby cancels the build's context when its client goes away).
+   */
+  async build(query: Readonly<Record<string, string>>, context: NodeJS.ReadableStream, opts: {
+    readonly signal?: AbortSignal;
+    readonly onMessage: (message: unknown) => void;
+  }): Promise<void> {
+    if (this.connection.problem !== null) throw new DaemonError('config', this.configProblemText(), this.host, 'POST /build');
+    const endpoint = 'POST /build';
+    // A build has no time budget of its own (it takes as long as it takes); the daemon going away ends it.
+    await this.call(endpoint, BUILD_BUDGET_MS, async (signal) => {
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        this.counters.requests++;
+        this.docker().modem.dial({
+          path: '/build?', method: 'POST', isStream: true, statusCodes: STATUS_CODES, abortSignal: signal,
+          file: context, options: { _query: { ...query } },
+          headers: { 'Content-Type': 'application/x-tar' },
+        } as Parameters<Docker['modem']['dial']>[0], (err, result) => (err ? reject(err) : resolve(result as http.IncomingMessage)));
+      });
+      signal.addEventListener('abort', () => res.destroy(), { once: true });
+      const decoder = new StringDecoder('utf8');
+      let pending = '';
+      const flush = (text: string): void => {
+        pending += text;
+        let nl: number;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, nl).trim();
+          pending = pending.slice(nl + 1);
+          if (line === '') continue;
+          let msg: unknown;
+          try {
+            msg = JSON.parse(line);
+          } catch {
+            msg = { stream: line + '\n' }; // not JSON: pass the text on rather than lose it
+          }
+          opts.onMessage(msg);
+        }
+        if (pending.length > MAX_BUILD_LINE) throw new DaemonError('invalid-response', `${endpoint} on ${this.host} sent a line longer than ${MAX_BUILD_LINE} bytes`, this.host, endpoint);
+      };
+      for await (const chunk of res as AsyncIterable<Buffer>) flush(decoder.write(chunk));
+      flush(decoder.end() + '\n');
+      if (!res.complete) throw Object.assign(new Error('response ended early'), { code: 'ECONNRESET' });
+    }, opts.signal);
+  }
 
   /** Ping + version. Never throws: problems become `reachable: false` with a one-sentence `error`. */
   async info(): Promise<DaemonInfo> {

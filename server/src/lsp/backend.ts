@@ -8,6 +8,8 @@ import type { DaemonEvent, EventStreamStatus } from '../docker/daemonClient';
 import type { DaemonInfo } from '../docker/types';
 import type { ContextFacts } from '../engine/diagnostics';
 import type { Builder } from '../engine/report';
+import { runBuild, type BuildListener, type BuildRequestOptions } from '../build/runBuild';
+import type { BuildResult } from '../protocol';
 import { measureCacheBytes, type CacheBytesRequest, type CacheBytesResult } from './cacheBytes';
 
 export interface Disposable {
@@ -39,6 +41,8 @@ export interface AnalysisBackend {
   daemonEvents(onEvent: (e: DaemonEvent) => void, onStatus: (s: EventStreamStatus) => void): Disposable;
   /** Package-cache bytes in the layers of built RUN steps (best effort, may read image layers). */
   cacheBytes(requests: readonly CacheBytesRequest[]): Promise<CacheBytesResult>;
+  /** Runs a build (see build/runBuild.ts); absent in backends that cannot build (test fakes). */
+  build?(req: BuildRequestOptions, listener: BuildListener, signal: AbortSignal): Promise<BuildResult>;
   dispose(): Promise<void>;
 }
 
@@ -89,6 +93,13 @@ export function analyzerBackend(analyzer: Analyzer): AnalysisBackend {
     daemonInfo: () => analyzer.client.info(),
     daemonEvents: (onEvent, onStatus) => analyzer.client.events(DAEMON_EVENT_FILTERS, onEvent, onStatus),
     cacheBytes: (requests) => measureCacheBytes(analyzer.client, requests),
+    build: async (req, listener, signal) => {
+      try {
+        return await runBuild(analyzer, req, listener, signal);
+      } finally {
+        await settleIndexes(analyzer);
+      }
+    },
     dispose: () => analyzer.dispose(),
   };
 }

@@ -21,7 +21,8 @@ import { registerExplorer } from './explorer';
 import { hover } from './hover';
 import { inlayHints } from './inlayHints';
 import { Session, type SessionOptions } from './session';
-import { AnalysisRequest, StatsRequest } from '../protocol';
+import { AnalysisRequest, BuildOutcomesRequest, BuildRequest, CancelBuildRequest, StatsRequest } from '../protocol';
+import { BuildService } from './build';
 
 export const SERVER_NAME = 'layer-lens';
 
@@ -33,6 +34,7 @@ export function startServer(connection: Connection, opts: SessionOptions = {}): 
   session.extraDiagnostics = (text, settings) => base.diagnostics(text, settings);
   // Follows `layerLens.baseLanguageFeatures` (validation diagnostics follow it through the re-analysis a settings change causes).
   const applyBaseSetting = async (): Promise<void> => base.setEnabled((await session.settingsFor(null)).baseLanguageFeatures === 'on');
+  const builds = new BuildService(connection, documents, session);
 
   connection.onInitialize((params): InitializeResult => {
     session.caps = params.capabilities;
@@ -78,9 +80,14 @@ export function startServer(connection: Connection, opts: SessionOptions = {}): 
     session.opened(e.document);
   });
   documents.onDidChangeContent((e) => {
-    if (!justOpened.delete(e.document.uri)) session.changed(e.document);
+    if (justOpened.delete(e.document.uri)) return;
+    builds.edited(e.document.uri);
+    session.changed(e.document);
   });
-  documents.onDidClose((e) => session.closed(e.document.uri));
+  documents.onDidClose((e) => {
+    builds.closed(e.document.uri);
+    session.closed(e.document.uri);
+  });
 
   connection.languages.inlayHint.on(async (p) => {
     const doc = documents.get(p.textDocument.uri);
@@ -118,9 +125,13 @@ export function startServer(connection: Connection, opts: SessionOptions = {}): 
   });
   connection.onRequest(StatsRequest, () => session.stats());
   const explorer = registerExplorer(connection, documents, session, opts.env ? { env: opts.env } : {});
+  connection.onRequest(BuildRequest, (p, token) => builds.build(p, token));
+  connection.onRequest(CancelBuildRequest, (p) => builds.cancel(p.buildId));
+  connection.onRequest(BuildOutcomesRequest, (p) => builds.outcomes(p.uri));
 
   connection.onShutdown(() => {
     explorer.dispose();
+    builds.dispose();
     return session.dispose();
   });
 

@@ -68,6 +68,7 @@ export class Session {
   );
   private readonly watches = new Map<string, ContextWatch>();
   private readonly docWatch = new Map<string, string>();
+  private readonly buildDiagnostics = new Map<string, Diagnostic[]>();
   private readonly cacheBytesMemo = new Map<string, Partial<Record<string, number>>>();
   private lastStatus = '';
   private readonly loggedProblems = new Map<string, string>();
@@ -151,6 +152,7 @@ export class Session {
     this.views.forget(uri);
     this.docBackend.delete(uri);
     this.releaseWatch(uri);
+    this.buildDiagnostics.delete(uri);
     void this.connection.sendDiagnostics({ uri, diagnostics: [] }).catch(() => undefined);
   }
 
@@ -251,9 +253,38 @@ export class Session {
 
   private async publish(analysed: Analysed): Promise<void> {
     const settings = await this.settingsFor(analysed.uri);
+    const buildDiagnostics = this.buildDiagnostics.get(analysed.uri) ?? [];
     await this.connection
-      .sendDiagnostics({ uri: analysed.uri, version: analysed.version, diagnostics: [...lspDiagnostics(analysed, settings), ...this.extraDiagnostics(analysed.text, settings)] })
+      .sendDiagnostics({ uri: analysed.uri, version: analysed.version, diagnostics: [...lspDiagnostics(analysed, settings), ...this.extraDiagnostics(analysed.text, settings), ...buildDiagnostics] })
       .catch(() => undefined);
+  }
+
+  /**
+   * Diagnostics another feature owns for a document (the failure of the last build), published with the analysis'
+   * own; `null` removes them. Republishes at once.
+   */
+  setExtraDiagnostics(uri: string, diagnostics: Diagnostic[] | null): void {
+    if (diagnostics === null) this.buildDiagnostics.delete(uri);
+    else this.buildDiagnostics.set(uri, diagnostics);
+    const analysed = this.analyses.get(uri);
+    if (analysed) void this.publish(analysed);
+    else void this.connection.sendDiagnostics({ uri, diagnostics: diagnostics ?? [] }).catch(() => undefined);
+  }
+
+  /** What a build of this document uses: the same backend, context folder and builder choice as its analysis. */
+  async buildSetup(uri: string): Promise<{ backend: AnalysisBackend; settings: LayerLensSettings; dockerfile: string; contextDir: string; builder: BuilderChoice['builder'] }> {
+    const settings = await this.settingsFor(uri);
+    const entry = this.backendFor(settings);
+    const info = await entry.watch.daemonInfo();
+    entry.choice = chooseBuilder(settings.builder, this.opts.env ?? process.env, info.reachable ? info.version : null);
+    const dockerfile = fileURLToPath(uri);
+    return { backend: entry.backend, settings, dockerfile, contextDir: contextFolderFor(settings, dockerfile, this.workspaceFolders), builder: entry.choice.builder };
+  }
+
+  /** A build changed the daemon: re-analyse now rather than after the event debounce. */
+  buildFinished(uri: string, backend: AnalysisBackend): void {
+    backend.invalidateDaemon();
+    if (this.documents.get(uri)) this.schedule(uri, 'daemon', 0);
   }
 
   private refreshHints(): void {

@@ -36,6 +36,7 @@ export function normaliseSettings(raw: unknown): LayerLensSettings {
     buildArgs: stringMap(o['buildArgs']),
     target: str(o['target'], DEFAULT_SETTINGS.target),
     contextFolders: stringMap(o['contextFolders']),
+    buildNetwork: str(o['buildNetwork'], DEFAULT_SETTINGS.buildNetwork),
     inlayHints: { enabled: typeof hints?.['enabled'] === 'boolean' ? (hints['enabled'] as boolean) : DEFAULT_SETTINGS.inlayHints.enabled },
     diagnostics: { severity: sev },
     baseLanguageFeatures: ['auto', 'on', 'off'].includes(o['baseLanguageFeatures'] as string) ? (o['baseLanguageFeatures'] as BaseFeaturesSetting) : DEFAULT_SETTINGS.baseLanguageFeatures,
