@@ -3,6 +3,7 @@
 // peak RSS. The bounded versions are tests in test/hardening/hostileContext.test.ts.
 //
 //   node out/bench/hardeningBench.js [--files 1000000] [--sparse-gib 4] [--keep]
+// Output: one JSON object per line, each figure as soon as it is measured.
 
 import * as fs from 'fs';
 import * as os from 'os';
@@ -33,7 +34,14 @@ async function main(): Promise<void> {
   const sparseGiB = arg('sparse-gib', 4);
   const keep = process.argv.includes('--keep');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'll-hardening-bench-'));
-  const out: Record<string, unknown> = { files, sparseGiB };
+  const out: Record<string, unknown> = {};
+  // One JSON line per figure as soon as it is measured: on a busy machine a partial run still says something.
+  const put = (k: string, v: unknown): void => {
+    out[k] = v;
+    process.stdout.write(JSON.stringify({ [k]: v }) + '\n');
+  };
+  put('files', files);
+  put('sparseGiB', sparseGiB);
   try {
     // 1,000,000 tiny files in folders of 1,000.
     const many = path.join(root, 'many');
@@ -44,14 +52,13 @@ async function main(): Promise<void> {
       for (let f = 0; f < 1000; f++) fs.writeFileSync(path.join(dir, `f${f}`), String(f));
     }
     fs.writeFileSync(path.join(many, 'Dockerfile'), 'FROM alpine\nCOPY . /app\n');
-    out['manyGenerateMs'] = Math.round(performance.now() - gen);
+    put('manyGenerateMs', Math.round(performance.now() - gen));
     const analyzer = new Analyzer({ env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/ll-bench.sock' }, cacheDir: null });
     const a = await peakDuring(() => analyzer.analyze({ dockerfile: path.join(many, 'Dockerfile') }));
-    out['manyAnalyse'] = { ms: a.ms, peakRssMiB: a.peakRssMiB, usPerFile: Math.round((a.ms * 1000) / files), copyBytes: a.value.report.steps.find((s) => s.instruction === 'COPY')?.size?.bytes ?? null };
+    put('manyAnalyse', { ms: a.ms, peakRssMiB: a.peakRssMiB, usPerFile: Math.round((a.ms * 1000) / files), copyBytes: a.value.report.steps.find((s) => s.instruction === 'COPY')?.size?.bytes ?? null });
     await analyzer.dispose();
     const limited = await peakDuring(() => ContextIndex.open(many, path.join(many, 'Dockerfile'), { cacheDir: null, maxEntries: Math.floor(files / 2) }).then(() => 'no error', (e: unknown) => String(e)));
-    out['manyLimitMessage'] = limited.value;
-    out['manyLimitMs'] = limited.ms;
+    put('manyLimit', { message: limited.value, ms: limited.ms });
     if (!keep) fs.rmSync(many, { recursive: true, force: true });
 
     // A sparse file of several GB: its content hash reads every byte (zeros), with bounded memory.
@@ -64,12 +71,11 @@ async function main(): Promise<void> {
     const idx = await ContextIndex.open(sparseDir, path.join(sparseDir, 'Dockerfile'), { cacheDir: null });
     const h = await peakDuring(() => idx.contentHash('disk.img'));
     idx.dispose();
-    out['sparseHash'] = { ms: h.ms, peakRssMiB: h.peakRssMiB, mibPerS: Math.round((sparseGiB * 1024) / (h.ms / 1000)), bytesRead: idx.hashCache.stats.bytesRead };
+    put('sparseHash', { ms: h.ms, peakRssMiB: h.peakRssMiB, mibPerS: Math.round((sparseGiB * 1024) / (h.ms / 1000)), bytesRead: idx.hashCache.stats.bytesRead });
   } finally {
     closeAllConnections();
     if (!keep) fs.rmSync(root, { recursive: true, force: true });
   }
-  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 }
 
 main().catch((e: unknown) => {

@@ -69,7 +69,10 @@ function cli(host: string, dir: string): Promise<{ code: number | null; stdout: 
   });
 }
 
+const counted: { what: string; before: ResourceCount; after: ResourceCount }[] = [];
+
 function sameResources(before: ResourceCount, after: ResourceCount, what: string): void {
+  counted.push({ what, before, after });
   assert.ok(after.sockets <= before.sockets, `${what}: ${after.sockets - before.sockets} sockets leaked (${JSON.stringify({ before, after })})`);
   assert.ok(after.children <= before.children, `${what}: ${after.children - before.children} child processes left`);
 }
@@ -78,17 +81,17 @@ describe('hardening 7.3: daemon faults', function () {
   this.timeout(300_000);
   const figures: Record<string, unknown> = {};
   let faults = 0;
-  after(() => recordFigure('daemonFaults', { ...figures, faultsSurvived: faults }));
+  after(() => recordFigure('daemonFaults', { ...figures, faultsSurvived: faults, resourcesCounted: counted }));
 
   describe('fake daemon on a unix socket', () => {
     let base: ResourceCount;
     beforeEach(() => {
       base = resourceCount();
     });
-    afterEach(async () => {
+    afterEach(async function () {
       closeAllConnections();
       await new Promise((r) => setTimeout(r, 50)); // let destroyed sockets close
-      sameResources(base, resourceCount(), 'after the scenario');
+      sameResources(base, resourceCount(), this.currentTest?.title.split(':')[0] ?? 'a scenario');
     });
 
     it('absent at start: unreachable with the reason; when it appears, connects and re-analyses by itself', async () => {
