@@ -79,6 +79,9 @@ describe('Layer Explorer in VS Code (code-server + packaged .vsix)', function ()
     await openFromExplorer(wb, 'Dockerfile');
     // The language server must have analysed the Dockerfile before it can tell which image it produced.
     await wb.waitForLines('the Dockerfile', (ls) => ls.some((l) => l.startsWith('RUN rm /app/big.bin')), WORKBENCH_DEADLINE_MS);
+    // The extension's status bar item: it is active, so its commands are in the palette (a palette opened before
+    // the extension host has registered them lists none of them).
+    await wb.statusBarItem(/Docker/).first().waitFor({ state: 'visible', timeout: WORKBENCH_DEADLINE_MS });
     step('Dockerfile open');
   });
 
@@ -246,18 +249,31 @@ describe('Layer Explorer in VS Code (code-server + packaged .vsix)', function ()
     assert.deepStrictEqual(cspErrors, [], 'CSP violations from the explorer webview');
   });
 
-  it('comes back after a window reload (serializer) and says the image it showed is gone', async function () {
+  it('comes back after a window reload (serializer), without the deleted image', async function () {
     const w = wb!;
     await w.runCommand('Developer: Reload Window');
     await w.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: WORKBENCH_DEADLINE_MS });
-    // The restored panel looks for the Dockerfile's image again; it was deleted above, so the Quick Pick of local
-    // images is offered. Dismissed, the panel says what happened and keeps its "Pick an image…" button.
-    await w.page.locator('.quick-input-widget').filter({ hasText: /Pick the image it produced/ }).waitFor({ state: 'visible', timeout: WORKBENCH_DEADLINE_MS });
-    await w.page.keyboard.press('Escape');
-    const banner = explorer().locator('#banner');
-    await banner.waitFor({ state: 'visible', timeout: WORKBENCH_DEADLINE_MS });
-    assert.match(await banner.innerText(), /no local image/i);
-    assert.ok(await banner.locator('vscode-button', { hasText: 'Pick an image…' }).isVisible());
+    // The serializer re-creates the panel, which looks for the Dockerfile's image again. Ours was deleted above: the
+    // language server offers the Quick Pick of local images, or ties the Dockerfile to another local image whose
+    // history lines up with it. Either way the restored webview must load and work, and not show the deleted image.
+    const quickPick = w.page.locator('.quick-input-widget').filter({ hasText: /Pick the image it produced/ });
+    const rows = explorer().locator('#layers-body tr');
+    const outcome = await waitUntil(
+      'the restored panel to show rows or ask for an image',
+      async () => ((await quickPick.isVisible()) ? 'pick' : (await rows.first().isVisible().catch(() => false)) ? 'rows' : 'nothing'),
+      (v) => v !== 'nothing',
+      WORKBENCH_DEADLINE_MS,
+    );
+    if (outcome === 'pick') {
+      await w.page.keyboard.press('Escape');
+      const banner = explorer().locator('#banner');
+      await banner.waitFor({ state: 'visible', timeout: WORKBENCH_DEADLINE_MS });
+      assert.match(await banner.innerText(), /no local image/i);
+      assert.ok(await banner.locator('vscode-button', { hasText: 'Pick an image…' }).isVisible());
+    } else {
+      console.log(`      (after the reload the Dockerfile was tied to ${await explorer().locator('#title').innerText()})`);
+    }
+    assert.ok(!(await explorer().locator('#title').innerText()).includes(tag), 'the deleted image is shown again');
     await w.screenshot('explorer-after-reload');
   });
 });

@@ -2,7 +2,7 @@
 // server (requests declared in server/src/protocol.ts) and forwards the answers to the webview (webview/src/messages.ts).
 // The webview never reaches the server or the daemon.
 import * as vscode from 'vscode';
-import type { LanguageClient } from 'vscode-languageclient/node';
+import { State, type LanguageClient } from 'vscode-languageclient/node';
 import {
   ExplorerCloseNotification,
   ExplorerLayerFilesRequest,
@@ -164,6 +164,9 @@ export class ExplorerPanel {
       return this.showProblem({ kind: 'bad-request', message: 'This panel does not know which image to show: pick one.' }, true);
     }
     this.post({ type: 'loading', what: this.loadingText() });
+    // No client yet (the panel restored during activation, before the server session started): the manager's
+    // attach() of the new client loads every panel again.
+    if (this.host.client() === null) return;
     const params: ExplorerOpenParams = this.target.image
       ? { image: this.target.image, ...(this.target.dockerfileUri ? { tieToDockerfileUri: this.target.dockerfileUri } : {}) }
       : { dockerfileUri: this.target.dockerfileUri ?? '' };
@@ -230,8 +233,8 @@ export class ExplorerPanel {
 
   /** Sends a request; a missing or failing language server becomes an ExplorerError (the panel says it). */
   private async request<T>(send: (c: LanguageClient) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: ExplorerError }> {
-    const c = this.host.client();
-    if (c === null || !c.isRunning()) {
+    const c = await this.runningClient();
+    if (c === null) {
       return { ok: false, error: { kind: 'daemon-unreachable', message: 'The Layer Lens language server is not running (see "Layer Lens: Show Log"); Refresh tries again.' } };
     }
     try {
@@ -241,6 +244,27 @@ export class ExplorerPanel {
       this.host.output.error(`layer explorer: ${message}`);
       return { ok: false, error: { kind: 'invalid-response', message: `The language server failed: ${message}` } };
     }
+  }
+
+  /**
+   * The client once it runs. After a window reload the serializer restores the panel while the server is still
+   * starting: wait for it (a server that fails to start, or takes over a minute, gives null).
+   */
+  private async runningClient(): Promise<LanguageClient | null> {
+    const c = this.host.client();
+    if (c === null || c.isRunning()) return c;
+    return new Promise((resolve) => {
+      const done = (value: LanguageClient | null): void => {
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(value);
+      };
+      const timer = setTimeout(() => done(c.isRunning() ? c : null), 60_000);
+      const sub = c.onDidChangeState((e) => {
+        if (e.newState === State.Running) done(c);
+        else if (e.newState === State.Stopped) done(null);
+      });
+    });
   }
 
   /** Reveals and highlights a Dockerfile range, in the editor already showing it (else beside the panel), keeping focus. */
