@@ -11,7 +11,7 @@ import { pathToFileURL } from 'url';
 import { DaemonClient, closeAllConnections } from '../../server/src/docker';
 import { EXPLORER_TIMEOUT_MS, ExplorerService } from '../../server/src/explorer/service';
 import type { ExplorerOpenResult, ExplorerProgressParams } from '../../server/src/protocol';
-import { BASE_IMAGE, BUILDERS, describeDocker, docker, dockerBuild, ensureBaseImage, nonce, useDockerScope } from './harness';
+import { BASE_IMAGE, BASE_IMAGE_2, BUILDERS, describeDocker, docker, dockerBuild, ensureBaseImage, nonce, useDockerScope } from './harness';
 
 const CLI = path.resolve(__dirname, '../../server/src/cli.js');
 const DOCKERFILE = [
@@ -179,6 +179,30 @@ describeDocker('layer explorer on the real daemon', function () {
       });
     });
   }
+
+  // A Dockerfile was once tied to an unrelated image that shared its instructions but not its base.
+  it('a Dockerfile is not tied to an image built on another base, even with the same instructions', async () => {
+    await ensureBaseImage(BASE_IMAGE_2, { variant: 2 });
+    const step = `RUN echo ${nonce()} > /same`;
+    const other = scope.context({ Dockerfile: `FROM ${BASE_IMAGE_2}\n${step}\n` });
+    assert.ok((await dockerBuild({ dir: other.dir, tag: scope.tag(), builder: 'buildkit' })).ok);
+    const text = `FROM ${BASE_IMAGE}\n${step}\n`;
+    const mine = scope.context({ Dockerfile: text });
+    const client = DaemonClient.fromEnvironment({ cacheDir: null, timeoutMs: EXPLORER_TIMEOUT_MS });
+    const service = new ExplorerService({ client, cacheDir: null });
+    try {
+      const uri = pathToFileURL(path.join(mine.dir, 'Dockerfile')).toString();
+      const notBuilt = await service.open(null, { uri, text, target: null, steps: null });
+      assert.strictEqual(notBuilt.error?.kind, 'no-image-for-dockerfile', `tied to ${notBuilt.image?.id ?? '?'}`);
+      const tag = scope.tag();
+      assert.ok((await dockerBuild({ dir: mine.dir, tag, builder: 'buildkit' })).ok);
+      const built = await service.open(null, { uri, text, target: null, steps: null });
+      const { stdout } = await docker(['image', 'inspect', '--format', '{{.Id}}', tag]);
+      assert.strictEqual(built.image?.id, stdout.trim());
+    } finally {
+      service.dispose();
+    }
+  });
 
   it('an unknown image and a deleted image are image-not-found; the CLI exits 2 with one line', async () => {
     const client = DaemonClient.fromEnvironment({ cacheDir, timeoutMs: EXPLORER_TIMEOUT_MS });

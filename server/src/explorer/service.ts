@@ -278,12 +278,16 @@ export class ExplorerService {
     const lineage = lineageOf(model, target);
     if (!lineage || lineage.steps.length === 0) return null;
     const need = Math.max(1, Math.ceil(lineage.steps.length / 2));
+    // When the FROM image is local, the produced image is built on it: its layers start with the base's. Without
+    // this, an unrelated image that merely shares a few instructions (a WORKDIR, a common RUN) could be chosen.
+    const baseLayers = await this.localBaseLayers(lineage.fromRef);
     const list = (await this.client.listImages()).sort((a, b) => b.created - a.created).slice(0, FIND_CANDIDATES);
     let best: { id: string; exact: number; aligned: number } | null = null;
     for (let i = 0; i < list.length; i += FIND_BATCH) {
       const batch = await Promise.all(list.slice(i, i + FIND_BATCH).map(async (img) => {
         try {
-          const { history } = await this.details(img.id);
+          const { inspect, history } = await this.details(img.id);
+          if (baseLayers && !(inspect.layers.length > baseLayers.length && baseLayers.every((l, k) => inspect.layers[k] === l))) return null;
           const base = baseFromHistory(history);
           const own = [...history].reverse().slice(base?.historyLength ?? 0).map((h) => readableCreatedBy(h.createdBy));
           return { id: img.id, ...matchScore(own, lineage.steps) };
@@ -298,6 +302,16 @@ export class ExplorerService {
       if (best && best.aligned === lineage.steps.length) break;
     }
     return best?.id ?? null;
+  }
+
+  /** The layers of the FROM image when it names a local image; null for scratch, a stage, a variable or no such image. */
+  private async localBaseLayers(fromRef: string): Promise<readonly string[] | null> {
+    if (fromRef === '' || fromRef.toLowerCase() === 'scratch' || fromRef.includes('$')) return null;
+    try {
+      return (await this.details(fromRef)).inspect.layers;
+    } catch {
+      return null; // not local (it will be pulled): fall back to the history match alone
+    }
   }
 
   // ------------------------------------------------------------------------------------------------------------
