@@ -167,7 +167,6 @@ export class CodeServerSandbox {
   }
 }
 
-/** Processes (not zombies) whose environment carries the marker of the sandbox at `root`. */
 /** User settings every end-to-end suite starts from: no start page, trust prompt, telemetry, updates, tips or chat. */
 export const QUIET_USER_SETTINGS: Readonly<Record<string, unknown>> = {
   'workbench.startupEditor': 'none',
@@ -191,6 +190,7 @@ export async function tearDownSandbox(sandbox: CodeServerSandbox): Promise<void>
   if (leaked.length > 0) throw new Error(`processes of the e2e sandbox still running after code-server was stopped:\n${leaked.join('\n')}\n${log}`);
 }
 
+/** Processes (not zombies) whose environment carries the marker of the sandbox at `root`. */
 export function sandboxProcesses(root: string): { pid: number; cmdline: string }[] {
   const needle = Buffer.from(`${SANDBOX_MARKER}=${root}\0`);
   const found: { pid: number; cmdline: string }[] = [];

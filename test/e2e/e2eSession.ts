@@ -1,26 +1,9 @@
 // What every real-VS-Code suite does around its tests: a sandboxed code-server with the packaged .vsix on a
 // workspace, the workbench open in Chromium, a screenshot of each failed test, and at the end both closed with a
 // check that no process of the sandbox survived.
-import * as assert from 'assert';
-import { CodeServerSandbox } from './codeServer';
+import { CodeServerSandbox, QUIET_USER_SETTINGS, tearDownSandbox } from './codeServer';
 import { ARTIFACTS_DIR, type E2ETools } from './e2eEnv';
 import { Workbench } from './workbench';
-
-/** User settings of every sandbox: a quiet, predictable workbench (no trust prompt, no updates, no tips). */
-export const QUIET_USER_SETTINGS: Readonly<Record<string, unknown>> = {
-  'workbench.startupEditor': 'none',
-  'security.workspace.trust.enabled': false,
-  'telemetry.telemetryLevel': 'off',
-  'update.mode': 'none',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'workbench.tips.enabled': false,
-  'workbench.secondarySideBar.defaultVisibility': 'hidden',
-  'chat.disableAIFeatures': true,
-  'editor.inlayHints.enabled': 'on',
-  'editor.minimap.enabled': false,
-  'files.autoSave': 'off',
-};
 
 export interface E2ESession {
   readonly sandbox: CodeServerSandbox;
@@ -29,7 +12,7 @@ export interface E2ESession {
 }
 
 /**
- * Installs `vsix` into a new sandbox, starts code-server on `workspace` (QUIET_USER_SETTINGS plus `settings`;
+ * Installs `vsix` into a new sandbox, starts code-server on `workspace` (QUIET_USER_SETTINGS with inlay hints on, plus `settings`;
  * `env` as for CodeServerSandbox.start) and opens the workbench. On failure the sandbox is stopped and removed.
  */
 export async function openE2ESession(
@@ -42,7 +25,7 @@ export async function openE2ESession(
   const sandbox = CodeServerSandbox.create(tools);
   try {
     await sandbox.installExtension(vsix);
-    sandbox.writeUserSettings({ ...QUIET_USER_SETTINGS, ...settings });
+    sandbox.writeUserSettings({ ...QUIET_USER_SETTINGS, 'editor.inlayHints.enabled': 'on', ...settings });
     const url = await sandbox.start(workspace, env);
     const wb = await Workbench.open({
       url,
@@ -71,8 +54,5 @@ export async function screenshotIfFailed(ctx: Mocha.Context, wb: Workbench | nul
 export async function closeE2ESession(session: E2ESession | null): Promise<void> {
   if (!session) return;
   await session.wb.close().catch(() => undefined);
-  const leaked = await session.sandbox.stop();
-  const log = session.sandbox.logTail();
-  session.sandbox.dispose();
-  assert.deepStrictEqual(leaked, [], `processes of the e2e sandbox still running after code-server was stopped:\n${leaked.join('\n')}\n${log}`);
+  await tearDownSandbox(session.sandbox);
 }
