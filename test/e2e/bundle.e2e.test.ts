@@ -16,7 +16,7 @@ import {
   StreamMessageReader,
   StreamMessageWriter,
 } from 'vscode-languageserver/node';
-import { REFRESH_COMMAND, SHOW_LOG_COMMAND } from '../../client/src/commands';
+import { BUILD_IMAGE_COMMAND, OPEN_EXPLORER_COMMAND, OPEN_EXPLORER_FOR_IMAGE_COMMAND, REFRESH_COMMAND, SHOW_LOG_COMMAND } from '../../client/src/commands';
 import { DaemonStatusNotification, DEFAULT_SETTINGS, SETTINGS_SECTION, type DaemonStatusParams } from '../../server/src/protocol';
 import { requireDaemon } from '../docker/harness';
 import { REPO_ROOT } from './e2eEnv';
@@ -72,10 +72,10 @@ describe('packaged .vsix and its bundled language server', function () {
     assert.ok(manifestEntry);
     const manifest = JSON.parse(manifestEntry.read().toString('utf8')) as Manifest;
     assert.strictEqual(manifest.main, './dist/client.js');
-    // Opening a Dockerfile, or running a contributed command (VS Code ≥ 1.74 adds those activation events itself):
-    // nothing activates it merely because a workspace contains a Dockerfile somewhere.
-    assert.deepStrictEqual(manifest.activationEvents, ['onLanguage:dockerfile']);
-    assert.deepStrictEqual(manifest.contributes.commands.map((c) => c.command).sort(), [REFRESH_COMMAND, SHOW_LOG_COMMAND].sort());
+    // Opening a Dockerfile, restoring a Layer Explorer panel after a reload (its serializer), or running a contributed
+    // command (VS Code ≥ 1.74 adds those events itself): nothing activates it merely because a workspace holds a Dockerfile.
+    assert.deepStrictEqual(manifest.activationEvents, ['onLanguage:dockerfile', 'onWebviewPanel:layerLens.layerExplorer']);
+    assert.deepStrictEqual(manifest.contributes.commands.map((c) => c.command).sort(), [REFRESH_COMMAND, SHOW_LOG_COMMAND, OPEN_EXPLORER_COMMAND, OPEN_EXPLORER_FOR_IMAGE_COMMAND, BUILD_IMAGE_COMMAND].sort());
     // One contributed setting per setting the server reads: a default with named fields (`inlayHints: { enabled }`) is
     // a group of dotted settings; a primitive or an empty map (`buildArgs: {}`) is one setting.
     const expected = Object.entries(DEFAULT_SETTINGS)

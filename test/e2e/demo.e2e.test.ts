@@ -152,6 +152,31 @@ describe('npm start: the demo in a real VS Code (scripts/start.sh + code-server)
     await w.screenshot('demo-completion');
     await w.page.keyboard.press('Escape');
   });
+
+  // Last: the panel opens beside the Dockerfile. The sample image was built by start.sh, so the Dockerfile finds it.
+  it('opens the Layer Explorer on the sample image, its rows tied to the Dockerfile', async function () {
+    const w = wb!;
+    await w.runCommand('Layer Lens: Open Layer Explorer');
+    const panel = w.page.frameLocator('iframe.webview').frameLocator('#active-frame');
+    const rows = panel.locator('#layers-body tr');
+    const banner = panel.locator('#banner');
+    const seen = await waitUntil(
+      'the layer rows or a problem banner',
+      async () => ((await rows.first().isVisible()) ? 'rows' : (await banner.isVisible()) ? 'banner' : 'nothing'),
+      (v) => v !== 'nothing',
+      WORKBENCH_DEADLINE_MS,
+    );
+    if (seen === 'banner') assert.fail(`the panel shows a problem instead of the layers: ${await banner.innerText()}`);
+    const texts = await waitUntil(
+      'the rows of the sample: the base image under FROM, COPY . . and the pip install',
+      async () => (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ')),
+      (ts) => ts.some((t) => t.includes('FROM layerlens/busybox:1')) && ts.some((t) => /COPY/.test(t)) && ts.some((t) => /pip install/.test(t)),
+      UI_DEADLINE_MS,
+    );
+    // The install row names its Dockerfile line and has a size.
+    assert.ok(texts.some((t) => /pip install.*line \d+/.test(t) && /\d+(\.\d+)? (B|KiB|MiB)/.test(t)), texts.join('\n'));
+    await w.screenshot('demo-layer-explorer');
+  });
 });
 
 describe('base language features stay off beside another Dockerfile extension (code-server + docker.docker stand-in)', function () {

@@ -36,6 +36,7 @@ export class OwnDockerd {
 
   /** Starts dockerd and resolves once it answers /_ping (fails after `timeoutMs`). */
   async start(timeoutMs = 60_000): Promise<void> {
+    await this.clearStaleContainerd();
     const log = fs.openSync(path.join(this.root, `dockerd-${++this.starts}.log`), 'w');
     const r = this.root;
     this.child = spawn('dockerd', [
@@ -50,6 +51,23 @@ export class OwnDockerd {
       if (Date.now() > end) throw new Error(`dockerd did not answer within ${timeoutMs} ms; see ${this.root}`);
       await new Promise((res) => setTimeout(res, 100));
     }
+  }
+
+  /**
+   * A SIGKILLed dockerd leaves its managed containerd behind, still exiting or a zombie not reaped yet. The next dockerd
+   * sees that pid alive, waits for the old socket and gives up ("timeout waiting for containerd to start"), as seen in
+   * CI. End that containerd and drop its pid file, as a service manager restarting dockerd would.
+   */
+  private async clearStaleContainerd(): Promise<void> {
+    const pidFile = path.join(this.root, 'exec', 'containerd', 'containerd.pid');
+    if (!fs.existsSync(pidFile)) return;
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && processAlive(pid) && !isZombie(pid) && cmdline(pid).includes(this.root)) {
+      process.kill(pid, 'SIGKILL');
+      const end = Date.now() + 10_000;
+      while (processAlive(pid) && !isZombie(pid) && Date.now() < end) await new Promise((res) => setTimeout(res, 50));
+    }
+    fs.rmSync(pidFile, { force: true });
   }
 
   /** SIGKILL: no clean shutdown, sockets cut mid-response. */
@@ -86,6 +104,16 @@ function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** State `Z` in /proc/PID/stat: exited, waiting to be reaped (kill(pid, 0) still succeeds). */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
   } catch {
     return false;
   }
