@@ -50,7 +50,8 @@ function keyOf(f: CallFrame, root: string): string {
   return `${shortUrl(f.url, root)}:${f.lineNumber + 1} ${f.functionName || '(anonymous)'}`;
 }
 
-export function summariseProfile(file: string, root = path.resolve(__dirname, '..', '..'), top = 25): ProfileSummary {
+/** A saved profile with its nodes by ID and each node's parent (both summaries walk the tree upwards). */
+function loadProfile(file: string): { p: CpuProfile; byId: Map<number, ProfileNode>; parent: Map<number, number> } {
   const p = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
@@ -58,6 +59,11 @@ export function summariseProfile(file: string, root = path.resolve(__dirname, '.
     byId.set(n.id, n);
     for (const c of n.children ?? []) parent.set(c, n.id);
   }
+  return { p, byId, parent };
+}
+
+export function summariseProfile(file: string, root = path.resolve(__dirname, '..', '..'), top = 25): ProfileSummary {
+  const { p, byId, parent } = loadProfile(file);
   const self = new Map<string, number>();
   const total = new Map<string, number>();
   const fileSelf = new Map<string, number>();
@@ -128,13 +134,7 @@ export function formatSummary(title: string, file: string, topN = 20, root = pat
 
 /** Where calls to `fnName` come from: total time under it per caller chain (depth frames up). */
 export function callers(file: string, fnName: string, depth = 6, root = path.resolve(__dirname, '..', '..')): Array<{ ms: number; chain: string }> {
-  const p = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
-  const byId = new Map<number, ProfileNode>();
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) {
-    byId.set(n.id, n);
-    for (const c of n.children ?? []) parent.set(c, n.id);
-  }
+  const { p, byId, parent } = loadProfile(file);
   const self = new Map<number, number>();
   for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i + 1] ?? 0) / 1000);
   const subtree = (id: number): number => {
