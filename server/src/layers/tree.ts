@@ -1,6 +1,7 @@
 // The file tree of one layer for the explorer: "changes" (what the layer adds, modifies and removes) or the whole
 // filesystem as of that layer, filtered, cut to a limit, in depth-first order with directory totals. Pure.
 
+import { compareWalkOrder } from '../context/goPath';
 import { EntryKind, FsEntry, MergedFs, walk } from './filesystem';
 
 export type Change = 'added' | 'modified' | 'removed' | 'unchanged';
@@ -122,19 +123,11 @@ function shape(items: readonly Item[], q: TreeQuery, counts: TreeResult['counts'
   return { nodes, truncated: sorted.length > limit, matched: sorted.length, counts };
 }
 
-/** Depth-first order: a directory right before its contents ('/' sorts before every other character). */
-export function comparePaths(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const ca = a.charCodeAt(i);
-    const cb = b.charCodeAt(i);
-    if (ca === cb) continue;
-    if (ca === 47) return -1;
-    if (cb === 47) return 1;
-    return ca - cb;
-  }
-  return a.length - b.length;
-}
+/**
+ * Depth-first order: a directory right before its contents ('/' sorts before every other character). This is the
+ * order filepath.Walk (and so the layer tar) uses: the same comparison as the context walk's.
+ */
+export const comparePaths = compareWalkOrder;
 
 function depthOf(path: string): number {
   let d = 0;
