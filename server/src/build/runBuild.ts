@@ -1,4 +1,4 @@
-// One build, end to end: predict (the engine, just before), send the context tar the way the docker CLI does, follow
+// One build, end to end: predict (the engine, just before), send the context the way the docker CLI does, follow
 // the builder's progress per Dockerfile line, read the layer sizes afterwards, and compare with the prediction.
 // Used by the language server (lsp/build.ts) and the CLI (`layerlens build`); all I/O goes through the Analyzer and
 // its DaemonClient (docker/ stays the only dockerode user).
@@ -9,6 +9,7 @@ import * as path from 'path';
 import { AnalyzeError, type Analyzer } from '../analyze';
 import { contextTarStream } from '../context/contextTar';
 import type { TarModeVariant } from '../context/types';
+import type { BuildSession } from '../docker/buildSession';
 import { DaemonError } from '../docker/errors';
 import type { HistoryEntry } from '../docker/types';
 import { parseDockerfile, type DockerfileModel } from '../engine/dockerfileModel';
@@ -28,8 +29,9 @@ export interface BuildRequestOptions {
   /** `--network`; '' = the daemon's default. */
   readonly network: string;
   /**
-   * The tar header mode field, like which docker CLI: 'perm' (CLI ≥ 24, default), 'full' (CLI ≤ 23, e.g. the 20.10
-   * CLI), 'windows'. Only the classic builder keys on it; choose the terminal's CLI to share its cache.
+   * The tar header mode field, like which docker CLI: 'perm' (CLI ≥ 24), 'full' (CLI ≤ 23, e.g. the 20.10 CLI),
+   * 'windows'. Only the classic builder keys on it. Default: the variant the last build's history matched (so the
+   * build shares the cache of whichever CLI made it), else 'perm'.
    */
   readonly tarMode?: TarModeVariant;
   /** For the result; default the Dockerfile's file URI. */
@@ -69,12 +71,14 @@ export async function runBuild(analyzer: Analyzer, req: BuildRequestOptions, lis
   let text: string;
   let predicted: readonly StepReport[];
   let index;
+  let historyTarMode: TarModeVariant | null = null;
   try {
     // A fresh look at the daemon: the prediction must be the one for this build, not for an older snapshot.
     analyzer.invalidateDaemon();
     const analysed = await analyzer.analyze({ dockerfile: req.dockerfile, context: req.contextDir, target, buildArgs: req.buildArgs, builder: req.builder });
     text = analysed.dockerfileText;
     predicted = analysed.report.steps;
+    historyTarMode = analysed.classicTarMode;
     const d = analysed.report.daemon;
     if (d.reachable && d.error) {
       // The engine saw only part of the daemon (e.g. the image list timed out on a busy machine): its predictions
@@ -98,24 +102,13 @@ export async function runBuild(analyzer: Analyzer, req: BuildRequestOptions, lis
   });
   listener.steps?.(tracker.allProgress());
 
-  // 3. The context tar. The Dockerfile must be in it (the daemon reads it from there): when it lies outside the
-  // context, or BuildKit's .dockerignore excludes it, it goes in under a name of its own, as the CLI does.
-  const entries = index.sentEntries();
-  let dockerfileName = index.dockerfileRel;
-  const extraFiles: Array<{ name: string; content: Buffer; mode: number }> = [];
-  if (dockerfileName === null || !entries.some((e) => e.rel === dockerfileName)) {
-    const content = Buffer.from(await fs.readFile(req.dockerfile));
-    dockerfileName = `.dockerfile.${createHash('sha256').update(content).digest('hex').slice(0, 20)}`;
-    extraFiles.push({ name: dockerfileName, content, mode: 0o600 });
-  }
-  const tar = contextTarStream({
-    contextDir: index.contextDir, entries, hardlinkLeader: (rel) => index.hardlinkLeader(rel), variant: req.tarMode ?? 'perm', extraFiles,
-    onBytes: throttle((bytes) => listener.current?.(`Sending build context ${formatBytes(bytes)}`), 250),
-  });
-
+  // 3. The context. BuildKit: through a session, as the docker CLI sends it (see docker/buildSession.ts — only then
+  // does `COPY .` share the terminal's cache); a tar when the daemon offers no sessions. Classic: a tar, whose
+  // headers are the classic builder's cache key.
+  const sendingContext = throttle((bytes: number) => listener.current?.(`Sending build context ${formatBytes(bytes)}`), 250);
+  const contextDir = index.contextDir;
   const query: Record<string, string> = {
     t: req.tag,
-    dockerfile: dockerfileName,
     buildargs: JSON.stringify(req.buildArgs),
     rm: '1',
     // Like `docker build --force-rm`: a failed RUN's container would otherwise stay and pin its image.
@@ -126,6 +119,45 @@ export async function runBuild(analyzer: Analyzer, req: BuildRequestOptions, lis
   if (req.network) query.networkmode = req.network;
   if (req.builder === 'buildkit') query.buildid = randomBytes(16).toString('hex');
 
+  let session: BuildSession | null = null;
+  if (req.builder === 'buildkit') {
+    try {
+      session = await analyzer.client.openBuildSession({
+        name: path.basename(contextDir),
+        sharedKey: createHash('sha256').update(`layerlens:${contextDir}`).digest('hex'),
+        dirs: [
+          // The CLI zeroes owners in the context (files land owned by root) and sends the Dockerfile's folder as is.
+          { name: 'context', dir: contextDir, map: (st) => { st.uid = 0; st.gid = 0; return true; } },
+          { name: 'dockerfile', dir: path.dirname(path.resolve(req.dockerfile)) },
+        ],
+        onBytes: sendingContext,
+      }, signal);
+      query.remote = 'client-session';
+      query.session = session.id;
+      query.dockerfile = path.basename(req.dockerfile);
+    } catch (e) {
+      if (signal?.aborted) return { ...invalid('the build was cancelled'), outcome: 'cancelled' };
+      listener.log?.({ step: null, text: `Layer Lens: no BuildKit session (${e instanceof Error ? e.message : String(e)}); sending the context as a tar — a \`COPY .\` of the whole context will not share the cache of terminal builds\n` });
+    }
+  }
+  let tar: ReturnType<typeof contextTarStream> | null = null;
+  if (!session) {
+    // The Dockerfile must be in the tar (the daemon reads it from there): when it lies outside the context, or
+    // BuildKit's .dockerignore excludes it, it goes in under a name of its own, as the CLI does.
+    const entries = index.sentEntries();
+    let dockerfileName = index.dockerfileRel;
+    const extraFiles: Array<{ name: string; content: Buffer; mode: number }> = [];
+    if (dockerfileName === null || !entries.some((e) => e.rel === dockerfileName)) {
+      const content = Buffer.from(await fs.readFile(req.dockerfile));
+      dockerfileName = `.dockerfile.${createHash('sha256').update(content).digest('hex').slice(0, 20)}`;
+      extraFiles.push({ name: dockerfileName, content, mode: 0o600 });
+    }
+    tar = contextTarStream({
+      contextDir, entries, hardlinkLeader: (rel) => index.hardlinkLeader(rel), variant: req.tarMode ?? historyTarMode ?? 'perm', extraFiles, onBytes: sendingContext,
+    });
+    query.dockerfile = dockerfileName;
+  }
+
   // 4. The build.
   let outcome: Exclude<BuildOutcome, 'invalid'>;
   let error: BuildError | null = null;
@@ -133,12 +165,14 @@ export async function runBuild(analyzer: Analyzer, req: BuildRequestOptions, lis
     await analyzer.client.build(query, tar, { signal, onMessage: (m) => tracker.message(m) });
     outcome = tracker.error ? 'failed' : 'succeeded';
     error = tracker.error;
+    // The builder names the step that could not get its files; why the transfer failed is ours to say.
+    if (error && session?.transferError) error = { ...error, message: `${error.message} (sending the context: ${session.transferError})` };
     if (outcome === 'succeeded' && !tracker.imageId) {
       outcome = 'failed';
       error = { message: `the builder ended without an image ID${tracker.lastOutput() ? `: ${tracker.lastOutput()}` : ''}`, line: null, endLine: null };
     }
   } catch (e) {
-    tar.destroy();
+    tar?.destroy();
     if (signal?.aborted || (e instanceof DaemonError && e.kind === 'cancelled')) {
       outcome = 'cancelled';
       error = { message: 'the build was cancelled; the daemon stopped it', line: null, endLine: null };
@@ -156,6 +190,7 @@ export async function runBuild(analyzer: Analyzer, req: BuildRequestOptions, lis
       error = { message, line: null, endLine: null };
     }
   }
+  session?.close();
   tracker.finish(outcome);
   analyzer.invalidateDaemon();
 

@@ -23,7 +23,7 @@ export class ControlApiUnavailable extends Error {
 }
 
 /** Protobuf reader over one message: fields by number, as raw varints (bigint) or length-delimited bytes. */
-function fields(buf: Buffer, what: string): Array<[number, bigint | Buffer]> {
+export function fields(buf: Buffer, what: string): Array<[number, bigint | Buffer]> {
   const out: Array<[number, bigint | Buffer]> = [];
   let p = 0;
   const varint = (): bigint => {

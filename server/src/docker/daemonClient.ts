@@ -6,12 +6,14 @@ import Docker from 'dockerode';
 import { createHash } from 'crypto';
 import * as http from 'http';
 import * as https from 'https';
+import { Readable } from 'stream';
 import { StringDecoder } from 'string_decoder';
 import { inspect } from 'util';
 import {
   ConnectionResolution, FileReader, nodeFileReader, resolveConnection,
 } from './connection';
 import { ControlApiUnavailable, decodeDiskUsage, DISK_USAGE_METHOD, diskUsageOverGrpc } from './buildkitControl';
+import { BuildSession, newSessionId, sessionHeaders, type BuildSessionOptions } from './buildSession';
 import { DaemonError, errorText, ValidationError } from './errors';
 import { ImageDetailsStore } from './imageDetailsStore';
 import { defaultCacheRoot, isDiffId, LayerDiskCache } from './layerCache';
@@ -248,7 +250,7 @@ export class DaemonClient {
    * kind 'cancelled' when `signal` aborts: aborting closes the HTTP request, which makes the daemon cancel the build
    * (moby cancels the build's context when its client goes away).
    */
-  async build(query: Readonly<Record<string, string>>, context: NodeJS.ReadableStream, opts: {
+  async build(query: Readonly<Record<string, string>>, context: NodeJS.ReadableStream | null, opts: {
     readonly signal?: AbortSignal;
     readonly onMessage: (message: unknown) => void;
   }): Promise<void> {
@@ -260,8 +262,10 @@ export class DaemonClient {
         this.counters.requests++;
         this.docker().modem.dial({
           path: '/build?', method: 'POST', isStream: true, statusCodes: STATUS_CODES, abortSignal: signal,
-          file: context, options: { _query: { ...query } },
-          headers: { 'Content-Type': 'application/x-tar' },
+          // An empty body when the context comes through a session (without a stream the modem would send its
+          // options as JSON, and the daemon then ends the build without a word).
+          file: context ?? Readable.from([]), headers: { 'Content-Type': 'application/x-tar' },
+          options: { _query: { ...query } },
         } as Parameters<Docker['modem']['dial']>[0], (err, result) => (err ? reject(err) : resolve(result as http.IncomingMessage)));
       });
       signal.addEventListener('abort', () => res.destroy(), { once: true });
@@ -300,6 +304,32 @@ export class DaemonClient {
     } catch (e) {
       return down(e instanceof DaemonError ? e.message : `unexpected failure talking to ${this.host}: ${errorText(e)}`);
     }
+  }
+
+  /**
+   * Opens a BuildKit session (`POST /session` upgraded to h2c, as the docker CLI does) serving `opts.dirs` to the
+   * daemon. Pass its ID as the build's `session` with `remote=client-session`; close it when the build ends. Rejects
+   * with a DaemonError when the daemon does not offer sessions (it then answers without switching protocols).
+   */
+  async openBuildSession(opts: BuildSessionOptions, signal?: AbortSignal): Promise<BuildSession> {
+    if (this.connection.problem !== null) throw new DaemonError('config', this.configProblemText(), this.host, 'POST /session');
+    const id = newSessionId();
+    const socket = await this.call('POST /session', this.timeoutMs, (sig) => new Promise<import('stream').Duplex>((resolve, reject) => {
+      this.counters.requests++;
+      this.docker().modem.dial({
+        path: '/session', method: 'POST', hijack: true, abortSignal: sig,
+        headers: sessionHeaders(id, opts),
+        statusCodes: { 101: true, 200: true, ...STATUS_CODES },
+      } as Parameters<Docker['modem']['dial']>[0], (err, result) => {
+        if (err) reject(err);
+        else if (result && typeof (result as { write?: unknown }).write === 'function' && !(result instanceof http.IncomingMessage)) resolve(result as import('stream').Duplex);
+        else {
+          (result as http.IncomingMessage | undefined)?.resume?.();
+          reject(new DaemonError('http', `POST /session on ${this.host} did not switch protocols: the daemon offers no BuildKit sessions`, this.host, 'POST /session'));
+        }
+      });
+    }), signal);
+    return new BuildSession(socket, id, opts);
   }
 
   /** `GET /_ping`; resolves when the daemon answered 200. */
