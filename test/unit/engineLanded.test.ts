@@ -62,6 +62,14 @@ describe('compareWithLayer', () => {
     const now = [landed('app/a.py', 'h1', 0o755), landed('app/b.py', 'hX'), landed('app/d.py', 'h4')];
     assert.deepStrictEqual(compareWithLayer(now, layer, 0), { added: ['d.py'], changed: ['b.py'], removed: ['/app/c.py'], chmodded: ['a.py'] });
   });
+  it('compares a hardlink in the layer (no size or content in its header) by the file it links to', () => {
+    // What BuildKit makes of a context whose sub/b.txt is a hardlink of a.txt, sent through a file-sync session.
+    const layer = [layerFile('app/a.txt', 'h1', 0o644, 6), { ...layerFile('app/sub/b.txt', '', 0o644, 0), type: 'hardlink' as const, linkname: 'app/a.txt' }];
+    const same = [landed('app/a.txt', 'h1', 0o644, 6), landed('app/sub/b.txt', 'h1', 0o644, 6)];
+    assert.strictEqual(compareWithLayer(same, layer, 0), null);
+    const edited = [landed('app/a.txt', 'h1', 0o644, 6), landed('app/sub/b.txt', 'h2', 0o644, 6)];
+    assert.deepStrictEqual(compareWithLayer(edited, layer, 0), { added: [], changed: ['sub/b.txt'], removed: [], chmodded: [] });
+  });
 });
 
 describe('compareSourcesWithLayer (incremental)', () => {

@@ -76,9 +76,13 @@ function filesByPath(layer: readonly LayerFileEntry[]): ReadonlyMap<string, Laye
   let m = byPath.get(layer);
   if (!m) {
     const built = new Map<string, LayerFileEntry>();
+    const clean = (p: string): string => p.replace(/^\.?\/+/, '').replace(/\/+$/, '');
     for (const f of layer) {
       if (f.whiteout !== 'none' || f.type === 'dir') continue;
-      built.set(f.path.replace(/^\.?\/+/, '').replace(/\/+$/, ''), f);
+      // A hardlink's header carries no size or content: it has its target's (listed before it in the tar). Files
+      // that were hardlinked in the context stay linked in a layer BuildKit built from a file-sync session.
+      const target = f.type === 'hardlink' ? built.get(clean(f.linkname)) : undefined;
+      built.set(clean(f.path), target ? { ...f, size: target.size, sha256: target.sha256 } : f);
     }
     byPath.set(layer, built);
     m = built;
