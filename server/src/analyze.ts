@@ -50,6 +50,8 @@ export interface AnalyzeResult {
   readonly dockerfileText: string;
   /** Context entries that could not be read (permissions, names that are not UTF-8, sockets): shown as warnings. */
   readonly contextProblems: readonly { readonly rel: string; readonly message: string }[];
+  /** Classic builder: how the CLI that made the matching history wrote tar mode fields (null: nothing matched). */
+  readonly classicTarMode: TarModeVariant | null;
 }
 
 export class Analyzer {
@@ -110,6 +112,7 @@ export class Analyzer {
     return {
       dockerfileText,
       contextProblems: index.problems,
+      classicTarMode: result.classicTarMode,
       report: {
         dockerfile,
         context: contextDir,

@@ -84,6 +84,7 @@ export class FakeBackend implements AnalysisBackend {
     return {
       dockerfileText: text,
       contextProblems: [],
+      classicTarMode: null,
       report: {
         dockerfile: req.dockerfile,
         context: path.resolve(req.context ?? path.dirname(req.dockerfile)),

@@ -42,7 +42,15 @@ export interface PredictInput {
   readonly daemon: DaemonEvidence;
 }
 
-export type PredictResult = { readonly steps: StepReport[]; readonly totalBytes: number | null } | { readonly error: string };
+export type PredictResult = {
+  readonly steps: StepReport[];
+  readonly totalBytes: number | null;
+  /**
+   * Classic builder: the tar mode-field variant whose COPY hash matched the last build (i.e. how the docker CLI that
+   * built it writes headers); null when no COPY matched. A build that should share that cache writes its tar so.
+   */
+  readonly classicTarMode: TarModeVariant | null;
+} | { readonly error: string };
 
 const LAYER_STEP = new Set(['RUN', 'COPY', 'ADD', 'WORKDIR']);
 const NONE_SIZE: StepSize = { bytes: 0, exact: true, source: 'none' };
@@ -89,6 +97,7 @@ export async function predict(input: PredictInput): Promise<PredictResult> {
 
   const outcomes = new Map<number, StageOutcome>();
   const reports: StepReport[] = [];
+  const seen: { tarMode: TarModeVariant | null } = { tarMode: null };
   // Global ARGs before the first FROM: metadata, never a layer.
   for (const inst of model.globalArgs) {
     reports.push(report(inst, 'global', { cache: 'hit', reason: 'global build argument: no layer', size: NONE_SIZE }, false));
@@ -105,7 +114,7 @@ export async function predict(input: PredictInput): Promise<PredictResult> {
     const { results, imageId } = !daemon.reachable || daemon.imagesError !== null
       ? { results: await offline(input, stage), imageId: null }
       : input.builder === 'classic'
-        ? await predictClassicStage(input, stage, baseImages, outcomes)
+        ? await predictClassicStage(input, stage, baseImages, outcomes, seen)
         : { results: await predictBuildkitStage(input, stages, stage, baseImages, outcomes, stage.index === needed.targetIndex), imageId: null };
     results.forEach((o, i) => reports.push(report(stage.steps[i]!.inst, stageLabel, o, false)));
     outcomes.set(stage.index, summarise(stage, results, imageId));
@@ -119,7 +128,7 @@ export async function predict(input: PredictInput): Promise<PredictResult> {
     if (r.size.bytes === null) total = null;
     else if (total !== null) total += r.size.bytes;
   }
-  return { steps: reports, totalBytes: total };
+  return { steps: reports, totalBytes: total, classicTarMode: seen.tarMode };
 }
 
 function summarise(stage: EvaluatedStage, results: Outcome[], imageId: string | null): StageOutcome {
@@ -258,6 +267,7 @@ async function predictClassicStage(
   stage: EvaluatedStage,
   baseImages: Map<string, ImageInspect | null>,
   outcomes: Map<number, StageOutcome>,
+  seen: { tarMode: TarModeVariant | null },
 ): Promise<{ results: Outcome[]; imageId: string | null }> {
   const { daemon, context } = input;
   const out: Outcome[] = [];
@@ -328,9 +338,12 @@ async function predictClassicStage(
       out.push({ cache: 'unknown', reason: unknownFrom, size: baseSize });
       continue;
     }
-    for (const probe of probes) {
-      match = children.find((c) => c.containerConfig !== null && classicCompare(probe, c.containerConfig)) ?? null;
-      if (match) break;
+    for (let i = 0; i < probes.length; i++) {
+      match = children.find((c) => c.containerConfig !== null && classicCompare(probes[i]!, c.containerConfig)) ?? null;
+      if (match) {
+        if (step.copy && src) seen.tarMode ??= MODE_VARIANTS[i]!;
+        break;
+      }
     }
     if (match) {
       const bytes = Math.max(0, match.size - (parent?.size ?? 0));
