@@ -13,7 +13,7 @@ import { Analyzer } from '../../server/src/analyze';
 import { runBuild, type BuildRequestOptions } from '../../server/src/build/runBuild';
 import type { TarModeVariant } from '../../server/src/context/types';
 import type { BuildResult, BuildStepProgress } from '../../server/src/protocol';
-import { BASE_IMAGE, BUILDERS, DOCKER_CLI, describeDocker, dockerBuild, ensureBaseImage, imageIdOf, nonce, useDockerScope, type Builder } from './harness';
+import { BASE_IMAGE, BUILDERS, DOCKER_CLI, describeDocker, dockerBuild, ensureBaseImage, imageIdOf, nonce, useDockerScope, type BuildContext, type Builder, type ContextFiles } from './harness';
 
 /** Every Layer Lens build in this file, for the accuracy figure printed at the end. */
 const tally = { builds: 0, compared: 0, correct: 0 };
@@ -145,30 +145,57 @@ describeDocker('build from the editor (runBuild) against the real daemon', funct
       assert.strictEqual(r.steps.find((s) => s.line === 2)!.actual, 'not-run');
     });
 
-    // BuildKit: a COPY of the whole context root (`COPY . …`) does NOT share the terminal's cache (the context
-    // arrives as an uploaded tar, not a filesync session; files and subdirectories do share) — a known gap, so the
-    // BuildKit variant copies named files and a subdirectory. Classic keys on the tar headers: `COPY .` shares.
-    it(`${builder}: a terminal \`docker build\` first, then Layer Lens: every step hits the same cache`, async function () {
-      const n = nonce();
-      const copy = builder === 'classic' ? 'COPY . /app/' : 'COPY a.txt run.sh link /app/';
-      const ctx = scope.context({
-        Dockerfile: `FROM ${BASE_IMAGE}\nRUN echo ${n} > /n\n${copy}\nRUN ls -la /app > /listing\nCOPY sub/ /sub/\n`,
-        'a.txt': 'hello',
-        'run.sh': { content: '#!/bin/sh\necho hi\n', mode: 0o755 },
-        link: { symlink: 'a.txt' },
-        'sub/deep/x.bin': Buffer.alloc(5000, 7),
-        '.dockerignore': 'ignored\n',
-        'ignored/big': 'never sent',
-      });
+    // One cache with the terminal, both ways, for a `COPY .` of the whole context: BuildKit builds send the context
+    // through a session as the CLI does (docker/buildSession.ts), classic builds a tar with the CLI's headers. The
+    // context has what could make the two differ: a hardlink, a symlink, an executable, a setuid file, an empty
+    // folder, a name that is not ASCII, and a .dockerignore with an exception.
+    const sharedContext = (n: string): ContextFiles => ({
+      Dockerfile: `FROM ${BASE_IMAGE}\nRUN echo ${n} > /n\nCOPY . /app/\nRUN ls -laR /app > /listing\nCOPY sub/ /sub/\n`,
+      'a.txt': 'hello',
+      'run.sh': { content: '#!/bin/sh\necho hi\n', mode: 0o755 },
+      'suid.bin': { content: 'x', mode: 0o4755 },
+      link: { symlink: 'a.txt' },
+      'sub/deep/x.bin': Buffer.alloc(5000, 7),
+      'sub/été.txt': 'non-ASCII name',
+      '.dockerignore': 'ignored\nlogs/*\n!logs/keep.log\n',
+      'ignored/big': 'never sent',
+      'logs/a.log': 'left out',
+      'logs/keep.log': 'sent',
+    });
+    const linkAndEmpty = (ctx: BuildContext): void => {
       fs.linkSync(ctx.path('a.txt'), ctx.path('sub/hard-a.txt'));
+      fs.mkdirSync(ctx.path('empty'));
+    };
+
+    it(`${builder}: a terminal \`docker build\` first, then Layer Lens: every step hits the same cache`, async function () {
+      const ctx = scope.context(sharedContext(nonce()));
+      linkAndEmpty(ctx);
       const tag = scope.tag();
       const terminal = await dockerBuild({ dir: ctx.dir, tag, builder });
       assert.ok(terminal.ok);
-      const r = await build(analyzer, ctx.dir, tag, builder);
+      // No tar mode given: the classic build writes its headers the way the history shows the CLI wrote them.
+      const r = await build(analyzer, ctx.dir, tag, builder, { tarMode: undefined });
       assert.strictEqual(r.outcome, 'succeeded', JSON.stringify(r.error));
       assert.deepStrictEqual(outcomes(r), [[1, 'cached'], [2, 'cached'], [3, 'cached'], [4, 'cached'], [5, 'cached']]);
       assert.strictEqual(r.imageId, terminal.imageId, 'the very same image');
       assertPredicted(r);
+    });
+
+    it(`${builder}: Layer Lens first, then a terminal \`docker build\`: the terminal hits every step`, async function () {
+      const ctx = scope.context(sharedContext(nonce()));
+      linkAndEmpty(ctx);
+      const tag = scope.tag();
+      const r = await build(analyzer, ctx.dir, tag, builder);
+      assert.strictEqual(r.outcome, 'succeeded', JSON.stringify(r.error));
+      assert.deepStrictEqual(outcomes(r), [[1, 'cached'], [2, 'built'], [3, 'built'], [4, 'built'], [5, 'built']]);
+      const terminal = await dockerBuild({ dir: ctx.dir, tag: scope.tag(), builder });
+      assert.ok(terminal.ok);
+      assert.deepStrictEqual(terminal.steps.filter((st) => !st.isFrom).map((st) => st.cached), [true, true, true, true], terminal.output);
+      assert.strictEqual(terminal.imageId, r.imageId, 'the very same image');
+      // What the image holds is what the context says: the exception re-included, the ignored left out.
+      const listing = execFileSync(DOCKER_CLI, ['run', '--rm', '--network', 'none', r.imageId!, 'cat', '/listing'], { encoding: 'utf8' });
+      assert.match(listing, /keep\.log/);
+      assert.doesNotMatch(listing, /a\.log|big/);
     });
   }
 
