@@ -75,6 +75,17 @@ export function newSessionId(): string {
 // protobuf (fsutil types.Packet and types.Stat)
 
 function varint(n: bigint | number): Buffer {
+  if (typeof n === 'number' && n >= 0 && n <= 0xffffffff) {
+    // The common case (modes, sizes, IDs) without BigInt arithmetic: a 20,000-entry context encodes 200,000 varints.
+    const out: number[] = [];
+    let v = n;
+    while (v >= 0x80) {
+      out.push((v & 0x7f) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    out.push(v);
+    return Buffer.from(out);
+  }
   let v = BigInt.asUintN(64, BigInt(n));
   const out: number[] = [];
   while (v >= 0x80n) {
@@ -250,9 +261,30 @@ export class BuildSession {
         if (!stream.destroyed && !stream.writableEnded) stream.end();
         resolve();
       };
+      // STAT packets are tens of bytes: they are gathered and written 64 KiB at a time (one write per packet costs
+      // an HTTP/2 frame each — seconds for a large context). Anything else flushes what is gathered first.
+      let gathered: Buffer[] = [];
+      let gatheredBytes = 0;
+      const flushGathered = async (): Promise<void> => {
+        if (gathered.length === 0) return;
+        const chunk = Buffer.concat(gathered, gatheredBytes);
+        gathered = [];
+        gatheredBytes = 0;
+        await writeRaw(chunk);
+      };
+      const gather = async (packet: Buffer): Promise<void> => {
+        const f = frame(packet);
+        gathered.push(f);
+        gatheredBytes += f.length;
+        if (gatheredBytes >= 64 * 1024) await flushGathered();
+      };
       const write = async (packet: Buffer): Promise<void> => {
+        await flushGathered();
+        await writeRaw(frame(packet));
+      };
+      const writeRaw = async (bytes: Buffer): Promise<void> => {
         if (ended || stream.destroyed) throw new Error('stream closed');
-        if (!stream.write(frame(packet))) {
+        if (!stream.write(bytes)) {
           await new Promise<void>((ok, fail) => {
             const done = (): void => { stream.off('drain', done); stream.off('close', closed); ok(); };
             const closed = (): void => { stream.off('drain', done); fail(new Error('stream closed')); };
@@ -345,7 +377,7 @@ export class BuildSession {
             if (ended) return;
             if ((st.mode & MODE_TYPE) === 0) files.set(id, st.abs);
             id++;
-            await write(encodePacket(PACKET_STAT, { stat: st }));
+            await gather(encodePacket(PACKET_STAT, { stat: st }));
           }
           await write(encodePacket(PACKET_STAT)); // the empty STAT: end of the listing
         } catch (e) {
