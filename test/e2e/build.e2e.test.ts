@@ -112,6 +112,9 @@ describe('VS Code end-to-end: Layer Lens: Build Image', function () {
     // The image exists under that tag.
     const inspect = await docker(['image', 'inspect', '--format', '{{.Id}}', tag]);
     assert.match(inspect.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
+    // The hints refresh after the build: the image now exists, so the next build would hit on every line. (A
+    // refresh mid-build, on the daemon's events, saw only the steps built so far.)
+    await waitForMarkedLines(w, 'the hints refreshed after the build (nothing rebuilds)', (ls) => instructionLines(ls).every((l) => !/rebuilds/.test(l)));
     await w.screenshot('build-done');
     // The lens, "Building…" meanwhile, offers the build again.
     await w.page.locator('.editor-instance .monaco-editor .codelens-decoration a', { hasText: 'Build as…' }).first().waitFor({ state: 'visible', timeout: UI_DEADLINE_MS });
