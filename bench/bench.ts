@@ -317,7 +317,7 @@ async function main(): Promise<void> {
       const b = await analyzeOnce(engine.cli, ctx, dir, work);
       // a′: what a left in its cache dir (layer file lists, image details) except the context hash cache.
       const dir2 = freshCacheDir();
-      fs.cpSync(dir, dir2, { recursive: true, filter: (src) => !/^context-.*\.json$/.test(path.basename(src)) });
+      fs.cpSync(dir, dir2, { recursive: true, filter: (src) => !/^context-.*\.bin$/.test(path.basename(src)) });
       const a2 = await analyzeOnce(engine.cli, ctx, dir2, work);
       lastCacheDir = dir;
       const r: Round = { e, a, b, a2, d };
