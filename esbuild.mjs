@@ -59,6 +59,13 @@ const lazyImportPlugin = {
   name: 'lazy-imports',
   setup(build) {
     const bySpec = new Map(lazyImports.map((l) => [l.spec, l]));
+    // An entry that stopped matching (a dependency moved its files) would silently cost the start-up time again.
+    const applied = new Set();
+    build.onEnd((result) => {
+      if (result.errors.length > 0 || build.initialOptions.entryPoints.some((e) => !e.startsWith('server/'))) return;
+      const unused = lazyImports.filter((l) => !applied.has(l));
+      if (unused.length > 0) throw new Error(`lazy-imports: no longer found: ${unused.map((l) => `${l.spec} in ${l.importer}`).join(', ')}`);
+    });
     const filter = new RegExp(`^(${lazyImports.map((l) => l.spec.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
     build.onResolve({ filter }, async (args) => {
       const l = bySpec.get(args.path);
@@ -66,6 +73,7 @@ const lazyImportPlugin = {
       // The real module, resolved as the importer would (the shim's own require must not come back here).
       const real = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'lazy-real' });
       if (real.errors.length > 0) return { errors: real.errors };
+      applied.add(l);
       return { path: real.path, namespace: 'lazy-import', pluginData: l.shape };
     });
     build.onLoad({ filter: /.*/, namespace: 'lazy-import' }, (args) => {
