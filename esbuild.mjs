@@ -36,6 +36,57 @@ const dataFiles = [
   { from: 'node_modules/dockerode/lib/proto/buildkit_status.proto', to: 'dist/proto/buildkit_status.proto' },
 ];
 
+/**
+ * Start-up time: dependencies dockerode and docker-modem `require` at load time but only need for features
+ * Layer Lens rarely or never uses. Bundled as they are, every `layerlens analyze` and every language-server start
+ * would initialise ssh2 (271 KiB, only for `ssh://` hosts), @grpc/grpc-js + @grpc/proto-loader (~280 KiB, only for
+ * dockerode's BuildKit session in its own buildImage) and tar-fs + @balena/dockerignore (only for dockerode's
+ * context packing in its own buildImage): ~0.2 s of CPU before the first request. Each such import is replaced by a
+ * shim that `require`s the real module on first use — esbuild initialises a bundled CommonJS module only when its
+ * `require` runs, so the module's code stays in the bundle (nothing is left out) but runs only when needed.
+ * `call`: the module exports a function (forwarded, `this` and arguments kept); `methods`: the importer only uses
+ * these properties of the exported object. Keyed by importer (a path under node_modules) and specifier.
+ */
+const lazyImports = [
+  { importer: 'docker-modem/lib/modem.js', spec: './ssh', shape: { call: true } },
+  { importer: 'dockerode/lib/docker.js', spec: './session', shape: { call: true } },
+  { importer: 'dockerode/lib/util.js', spec: 'tar-fs', shape: { methods: ['pack'] } },
+  { importer: 'dockerode/lib/util.js', spec: '@balena/dockerignore', shape: { call: true } },
+];
+
+/** The esbuild plugin that applies lazyImports (see there). */
+const lazyImportPlugin = {
+  name: 'lazy-imports',
+  setup(build) {
+    const bySpec = new Map(lazyImports.map((l) => [l.spec, l]));
+    // An entry that stopped matching (a dependency moved its files) would silently cost the start-up time again.
+    const applied = new Set();
+    build.onEnd((result) => {
+      if (result.errors.length > 0 || build.initialOptions.entryPoints.some((e) => !e.startsWith('server/'))) return;
+      const unused = lazyImports.filter((l) => !applied.has(l));
+      if (unused.length > 0) throw new Error(`lazy-imports: no longer found: ${unused.map((l) => `${l.spec} in ${l.importer}`).join(', ')}`);
+    });
+    const filter = new RegExp(`^(${lazyImports.map((l) => l.spec.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
+    build.onResolve({ filter }, async (args) => {
+      const l = bySpec.get(args.path);
+      if (args.pluginData === 'lazy-real' || !l || args.namespace !== 'file' || !args.importer.split(path.sep).join('/').endsWith(`node_modules/${l.importer}`)) return undefined;
+      // The real module, resolved as the importer would (the shim's own require must not come back here).
+      const real = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'lazy-real' });
+      if (real.errors.length > 0) return { errors: real.errors };
+      applied.add(l);
+      return { path: real.path, namespace: 'lazy-import', pluginData: l.shape };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'lazy-import' }, (args) => {
+      const shape = args.pluginData;
+      const load = `let m; const load = () => (m ??= require(${JSON.stringify(args.path)}));`;
+      const body = shape.call
+        ? 'module.exports = function () { return load().apply(this, arguments); };'
+        : `module.exports = {${shape.methods.map((k) => ` ${k}: (...a) => load().${k}(...a)`).join(',')} };`;
+      return { contents: `${load}\n${body}\n`, loader: 'js', resolveDir: path.dirname(args.path) };
+    });
+  },
+};
+
 /** Modules that must stay `require()` calls in the output. */
 const nativeOptional = ['cpu-features', '*.node'];
 
@@ -72,6 +123,7 @@ function options(e) {
     keepNames: true,
     legalComments: production ? 'none' : 'inline',
     metafile: true,
+    plugins: e.platform === 'browser' ? [] : [lazyImportPlugin],
     logLevel: 'warning',
     define: { 'process.env.NODE_ENV': production ? '"production"' : '"development"' },
   };

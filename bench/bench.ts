@@ -12,7 +12,7 @@
 // a noisy machine; medians of the per-round ratios are reported next to the ratio of medians. The daemon is shared:
 // someone may prune BuildKit's cache mid-run, so each round starts with (d), which must be fully cached (else it is
 // rebuilt and retried), and a round whose analyses did not predict all-hit is set aside and replaced.
-// Run: `npm run bench` (= build + `node out/bench/bench.js`). Options:
+// Run: `npm run bench` (= build + bundle + `node out/bench/bench.js`); (a) and (b) run the bundle dist/cli.js. Options:
 //   --rounds N         rounds of d/e/a/b/a′ (≥ 5, default 5)
 //   --engine-rounds N  edits in (c) (default 10)
 //   --keep-ctimes      do not refresh ctimes: (a) may then take the engine's "nothing changed since the layer was
@@ -103,14 +103,14 @@ function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: N
   });
 }
 
-/** Newest mtime of the compiled engine (to tell a stale dist/cli.js bundle). */
-function newestMtime(dir: string): number {
+/** Newest mtime of the files under `dir` whose names end with `suffix`. */
+function newestMtime(dir: string, suffix: string): number {
   let newest = 0;
   const walk = (d: string): void => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.js')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+      else if (e.name.endsWith(suffix)) newest = Math.max(newest, fs.statSync(p).mtimeMs);
     }
   };
   walk(dir);
@@ -126,33 +126,33 @@ interface Engine {
 }
 
 /**
- * A private copy of the compiled engine, taken once: others rebuild out/ while the bench runs, and every round must
- * measure the same code. `bin/layerlens.js` runs dist/cli.js when bundled, else out/server/src/cli.js; `npm run bench`
- * rebuilds only out/, so a bundle older than out/ (stale) is left out of the copy and the compiled sources run.
+ * A private copy of the engine, taken once: others rebuild out/ and dist/ while the bench runs, and every round must
+ * measure the same code. (a) and (b) run what ships: the esbuild bundle dist/cli.js through bin/layerlens.js, in a
+ * package folder of its own without out/ (bin/layerlens.js prefers out/ in a checkout), as `npm install -g` or the
+ * .vsix would run it. `npm run bench` bundles first; a bundle older than the sources is refused rather than measured.
+ * The compiled out/ tree is copied beside it for (c) and for the profiles (frames named by source file).
  */
 function snapshotEngine(into: string): Engine {
   const compiled = path.join(ROOT, 'out', 'server', 'src', 'cli.js');
   if (!fs.existsSync(compiled)) throw new Error('out/server/src/cli.js missing: run `npm run build` first');
+  const dist = path.join(ROOT, 'dist', 'cli.js');
+  const sourcesAt = newestMtime(path.join(ROOT, 'server', 'src'), '.ts');
+  if (!fs.existsSync(dist)) throw new Error('dist/cli.js missing: run `npm run bundle` first (`npm run bench` does)');
+  if (fs.statSync(dist).mtimeMs + 1000 < sourcesAt) throw new Error('dist/cli.js is older than server/src: run `npm run bundle` first (`npm run bench` does)');
   const outServer = path.join(ROOT, 'out', 'server');
-  const builtAt = newestMtime(outServer);
+  const builtAt = newestMtime(outServer, '.js');
   fs.cpSync(outServer, path.join(into, 'out', 'server'), { recursive: true });
   fs.cpSync(path.join(ROOT, 'out', 'bench'), path.join(into, 'out', 'bench'), { recursive: true });
-  fs.cpSync(path.join(ROOT, 'bin'), path.join(into, 'bin'), { recursive: true });
-  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(into, 'package.json'));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(into, 'node_modules'));
-  const dist = path.join(ROOT, 'dist', 'cli.js');
-  let note: string;
-  if (!fs.existsSync(dist)) note = 'bin/layerlens.js → out/server/src/cli.js';
-  else if (fs.statSync(dist).mtimeMs + 1000 < builtAt) note = 'bin/layerlens.js → out/server/src/cli.js (dist/cli.js is older than out/, a stale bundle: left out)';
-  else {
-    fs.mkdirSync(path.join(into, 'dist'));
-    fs.copyFileSync(dist, path.join(into, 'dist', 'cli.js'));
-    note = 'bin/layerlens.js → dist/cli.js (bundle)';
-  }
+  const pkg = path.join(into, 'package');
+  fs.cpSync(path.join(ROOT, 'bin'), path.join(pkg, 'bin'), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
+  fs.mkdirSync(path.join(pkg, 'dist'));
+  fs.copyFileSync(dist, path.join(pkg, 'dist', 'cli.js'));
+  const stamp = `bundle of ${new Date(fs.statSync(dist).mtimeMs).toISOString()}; out/ built ${new Date(builtAt).toISOString()}`;
   const override = process.env['LAYERLENS_BENCH_CLI'];
-  const stamp = `engine snapshot of out/ built ${new Date(builtAt).toISOString()}`;
   if (override) return { cli: path.resolve(override), out: path.join(into, 'out'), note: `LAYERLENS_BENCH_CLI=${override}; ${stamp}` };
-  return { cli: path.join(into, 'bin', 'layerlens.js'), out: path.join(into, 'out'), note: `${note}; ${stamp}` };
+  return { cli: path.join(pkg, 'bin', 'layerlens.js'), out: path.join(into, 'out'), note: `bin/layerlens.js → dist/cli.js (bundle, no out/ beside it); ${stamp}` };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -317,7 +317,7 @@ async function main(): Promise<void> {
       const b = await analyzeOnce(engine.cli, ctx, dir, work);
       // a′: what a left in its cache dir (layer file lists, image details) except the context hash cache.
       const dir2 = freshCacheDir();
-      fs.cpSync(dir, dir2, { recursive: true, filter: (src) => !/^context-.*\.json$/.test(path.basename(src)) });
+      fs.cpSync(dir, dir2, { recursive: true, filter: (src) => !/^context-.*\.bin$/.test(path.basename(src)) });
       const a2 = await analyzeOnce(engine.cli, ctx, dir2, work);
       lastCacheDir = dir;
       const r: Round = { e, a, b, a2, d };

@@ -3,7 +3,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { cacheFileFor, defaultCacheDir, HashCache } from '../../server/src/context/hashCache';
+import { cacheFileFor, decodeCacheFile, defaultCacheDir, encodeCacheFile, HashCache } from '../../server/src/context/hashCache';
 import { statEntry } from '../../server/src/context/walk';
 import { ContextEntry } from '../../server/src/context/types';
 import { tmpDir, write } from './contextFixtures.test';
@@ -108,7 +108,7 @@ describe('context/hashCache', function () {
     await c1.persist();
     const file = cacheFileFor(cacheDir, ctx);
     assert.strictEqual(c1.cacheFile, file);
-    assert.strictEqual(path.basename(file), `context-${sha(path.resolve(ctx))}.json`);
+    assert.strictEqual(path.basename(file), `context-${sha(path.resolve(ctx))}.bin`);
     assert.deepStrictEqual(fs.readdirSync(cacheDir), [path.basename(file)], 'no temp files left');
 
     const c2 = await HashCache.load(ctx, { cacheDir });
@@ -128,26 +128,50 @@ describe('context/hashCache', function () {
     ]);
     c.retain((rel) => rel === 'a');
     await c.persist();
-    const data = JSON.parse(fs.readFileSync(cacheFileFor(cacheDir, ctx), 'utf8'));
-    assert.deepStrictEqual(Object.keys(data.files), ['a']);
+    const data = decodeCacheFile(fs.readFileSync(cacheFileFor(cacheDir, ctx)), path.resolve(ctx));
+    assert.deepStrictEqual([...data!.keys()], ['a']);
   });
 
+  it('the file format round-trips every field (names with any characters, float mtimes, big inodes, tarsums)', () => {
+    const records = new Map<string, { size: number; mtimeMs: number; ino: number; sha256: string; tar: Record<string, string> }>([
+      ['a', { size: 0, mtimeMs: 1700000000123.4567, ino: 2 ** 52 + 1, sha256: sha(''), tar: {} }],
+      ['dir/ü b\n', { size: 12345678901, mtimeMs: 1, ino: 7, sha256: sha('x'), tar: { m420: sha('h'), 'm493:u0': sha('i') } }],
+      ['', { size: 1, mtimeMs: -5.5, ino: 0, sha256: sha('y'), tar: {} }],
+    ]);
+    assert.deepStrictEqual(decodeCacheFile(encodeCacheFile('/ctx', records), '/ctx'), records);
+    assert.deepStrictEqual(decodeCacheFile(encodeCacheFile('/ctx', new Map()), '/ctx'), new Map());
+    assert.strictEqual(decodeCacheFile(encodeCacheFile('/ctx', records), '/elsewhere'), null, 'another context');
+  });
+
+  const valid = (): Buffer => encodeCacheFile(path.resolve(ctx), new Map([['a', { size: 1, mtimeMs: 2, ino: 3, sha256: sha('x'), tar: {} }]]));
+  const flipped = (at: (b: Buffer) => number) => (): Buffer => {
+    const b = valid();
+    b[at(b)] ^= 1;
+    return b;
+  };
   for (const [name, body] of [
-    ['garbage', 'not json {'],
-    ['truncated', '{"v":1,"root":"'],
-    ['wrong version', '{"v":99,"root":"ROOT","files":{"a":[1,2,3,"x"]}}'],
-    ['another context', '{"v":1,"root":"/elsewhere","files":{"a":[1,2,3,"x"]}}'],
-    ['bad records', '{"v":1,"root":"ROOT","files":{"a":"x","b":[1],"c":null}}'],
-    ['empty', ''],
+    ['garbage', () => Buffer.from('not a cache {')],
+    ['truncated', () => valid().subarray(0, 40)],
+    ['one byte short', () => valid().subarray(0, valid().length - 1)],
+    ['a record byte changed', flipped((b) => b.length - 40)],
+    ['the checksum changed', flipped((b) => b.length - 1)],
+    ['wrong version', () => {
+      const b = valid();
+      b.writeUInt32LE(99, 4);
+      return b;
+    }],
+    ['another context', () => encodeCacheFile('/elsewhere', new Map([['a', { size: 1, mtimeMs: 2, ino: 3, sha256: sha('x'), tar: {} }]]))],
+    ['the old JSON format', () => Buffer.from(`{"v":1,"root":${JSON.stringify(path.resolve(ctx))},"files":{"a":[1,2,3,"x"]}}`)],
+    ['empty', () => Buffer.alloc(0)],
   ] as const) {
     it(`ignores a corrupt cache file (${name})`, async () => {
       write(ctx, 'a', 'A');
-      fs.writeFileSync(cacheFileFor(cacheDir, ctx), body.replace('ROOT', path.resolve(ctx)));
+      fs.writeFileSync(cacheFileFor(cacheDir, ctx), body());
       const c = await HashCache.load(ctx, { cacheDir });
       assert.strictEqual(c.size, 0);
       assert.strictEqual(await c.contentHash('a', await entry('a')), sha('A'));
       await c.persist();
-      assert.strictEqual(JSON.parse(fs.readFileSync(cacheFileFor(cacheDir, ctx), 'utf8')).v, 1);
+      assert.strictEqual(decodeCacheFile(fs.readFileSync(cacheFileFor(cacheDir, ctx)), path.resolve(ctx))!.get('a')!.sha256, sha('A'));
     });
   }
 

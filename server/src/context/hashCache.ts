@@ -1,8 +1,9 @@
 // Content hashes of context files, cached the way BuildKit's context sync decides a file is unchanged: by
 // (path, size, mtime, inode). Besides the plain sha256 of the content, a record can hold classic-builder tarsums
 // (sha256 over a tar-header string followed by the content), which cannot be derived from the content hash and
-// would otherwise force re-reading every file. Records live in memory and in one JSON file per context directory
-// under the user cache folder, so a new process (CLI run, LSP restart) only has to walk and lstat.
+// would otherwise force re-reading every file. Records live in memory and in one binary file per context directory
+// under the user cache folder (see encodeCacheFile), so a new process (CLI run, LSP restart) only has to walk and
+// lstat.
 
 import { createHash, Hash } from 'crypto';
 import * as fs from 'fs';
@@ -19,7 +20,9 @@ const fdRead = promisify(fs.read);
 const fdStat = promisify(fs.fstat);
 const fdClose = promisify(fs.close);
 
-const CACHE_VERSION = 1;
+/** Format of the persisted file (2: the binary layout of encodeCacheFile; 1 was JSON, no longer read). */
+const CACHE_VERSION = 2;
+const MAGIC = 'LLHC';
 const CHUNK = 1024 * 1024;
 
 /** The stat fields a cached hash is keyed on. */
@@ -74,23 +77,97 @@ export function defaultCacheDir(): string {
 /** The cache file for one context: keyed by sha256 of its absolute path. */
 export function cacheFileFor(cacheDir: string, contextDir: string): string {
   const key = createHash('sha256').update(path.resolve(contextDir), 'utf8').digest('hex');
-  return path.join(cacheDir, `context-${key}.json`);
+  return path.join(cacheDir, `context-${key}.bin`);
+}
+
+/**
+ * The persisted cache, columnar so that loading 20,000 records is a few bulk decodes rather than a JSON parse of
+ * 20,000 small arrays (the JSON form took ~0.3 s of a 1.6 s CLI run): the magic `LLHC`, u32 format, u32 record
+ * count N, u32 length + the context root (UTF-8), u32 length + every path joined by NUL (a name cannot hold NUL),
+ * N × (size, mtimeMs, ino) as little-endian float64, N × 32 bytes of content sha256, u32 length + JSON of the
+ * tarsums as [[record index, {key: sum}], …], and last the sha256 of everything before it, so that a truncated or
+ * damaged file is recognised as a whole instead of yielding wrong hashes.
+ */
+export function encodeCacheFile(root: string, records: ReadonlyMap<string, { readonly size: number; readonly mtimeMs: number; readonly ino: number; readonly sha256: string; readonly tar: Readonly<Record<string, string>> }>): Buffer {
+  const n = records.size;
+  const rels: string[] = [];
+  const nums = Buffer.allocUnsafe(24 * n);
+  const hex: string[] = [];
+  const tars: Array<[number, Readonly<Record<string, string>>]> = [];
+  let i = 0;
+  for (const [rel, r] of records) {
+    rels.push(rel);
+    nums.writeDoubleLE(r.size, 24 * i);
+    nums.writeDoubleLE(r.mtimeMs, 24 * i + 8);
+    nums.writeDoubleLE(r.ino, 24 * i + 16);
+    hex.push(r.sha256);
+    if (Object.keys(r.tar).length > 0) tars.push([i, r.tar]);
+    i++;
+  }
+  const rootBytes = Buffer.from(root, 'utf8');
+  const relBytes = Buffer.from(rels.join('\0'), 'utf8');
+  const hashes = Buffer.from(hex.join(''), 'hex');
+  const tarBytes = Buffer.from(JSON.stringify(tars), 'utf8');
+  const u32 = (v: number): Buffer => {
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32LE(v);
+    return b;
+  };
+  const body = Buffer.concat([Buffer.from(MAGIC, 'latin1'), u32(CACHE_VERSION), u32(n), u32(rootBytes.length), rootBytes,
+    u32(relBytes.length), relBytes, nums, hashes, u32(tarBytes.length), tarBytes]);
+  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+}
+
+/** Reads a file written by encodeCacheFile for `root`; null when it is damaged, of another format or another root. */
+export function decodeCacheFile(buf: Buffer, root: string): Map<string, FileRecord> | null {
+  const end = buf.length - 32;
+  if (end < 16 || buf.toString('latin1', 0, 4) !== MAGIC || buf.readUInt32LE(4) !== CACHE_VERSION) return null;
+  if (!createHash('sha256').update(buf.subarray(0, end)).digest().equals(buf.subarray(end))) return null;
+  let off = 8;
+  const take = (len: number): number => {
+    if (len < 0 || off + len > end) throw new RangeError('cache file ends early');
+    const at = off;
+    off += len;
+    return at;
+  };
+  const u32 = (): number => buf.readUInt32LE(take(4));
+  try {
+    const n = u32();
+    const rootLen = u32();
+    const rootAt = take(rootLen);
+    if (buf.toString('utf8', rootAt, rootAt + rootLen) !== root) return null;
+    const relLen = u32();
+    const relAt = take(relLen);
+    const rels = n === 0 ? [] : buf.toString('utf8', relAt, relAt + relLen).split('\0');
+    if (rels.length !== n) return null;
+    const numAt = take(24 * n);
+    const hashAt = take(32 * n);
+    const hex = buf.toString('hex', hashAt, hashAt + 32 * n);
+    const tarLen = u32();
+    const tarAt = take(tarLen);
+    if (off !== end) return null;
+    const out = new Map<string, FileRecord>();
+    for (let i = 0; i < n; i++) {
+      const o = numAt + 24 * i;
+      out.set(rels[i]!, { size: buf.readDoubleLE(o), mtimeMs: buf.readDoubleLE(o + 8), ino: buf.readDoubleLE(o + 16), sha256: hex.slice(64 * i, 64 * i + 64), tar: {} });
+    }
+    const tars = JSON.parse(buf.toString('utf8', tarAt, tarAt + tarLen)) as unknown;
+    if (!Array.isArray(tars)) return null;
+    for (const t of tars as unknown[]) {
+      if (!Array.isArray(t) || typeof t[0] !== 'number' || typeof t[1] !== 'object' || t[1] === null) return null;
+      const rel = rels[t[0] as number];
+      if (rel === undefined) return null;
+      const rec = out.get(rel)!;
+      for (const [k, v] of Object.entries(t[1] as Record<string, unknown>)) if (typeof v === 'string') rec.tar[k] = v;
+    }
+    return out;
+  } catch {
+    return null;
+  }
 }
 
 function sameKey(r: FileStatKey, k: FileStatKey): boolean {
   return r.size === k.size && r.mtimeMs === k.mtimeMs && r.ino === k.ino;
-}
-
-function isRecordTuple(v: unknown): v is [number, number, number, string, Record<string, string>?] {
-  return (
-    Array.isArray(v) &&
-    v.length >= 4 &&
-    typeof v[0] === 'number' &&
-    typeof v[1] === 'number' &&
-    typeof v[2] === 'number' &&
-    typeof v[3] === 'string' &&
-    (v[4] === undefined || (typeof v[4] === 'object' && v[4] !== null && !Array.isArray(v[4])))
-  );
 }
 
 export class HashCache {
@@ -134,27 +211,15 @@ export class HashCache {
   }
 
   private async readPersisted(file: string): Promise<void> {
-    let text: string;
+    let bytes: Buffer;
     try {
-      // As bytes, decoded in one go: readFile(…, 'utf8') decodes chunk by chunk through a StringDecoder, which
-      // cost more than the JSON parse for a 20,000-file cache.
-      text = (await fsp.readFile(file)).toString('utf8');
+      bytes = await fsp.readFile(file);
     } catch {
       return;
     }
-    const loaded = new Map<string, FileRecord>();
-    try {
-      const data = JSON.parse(text) as { v?: unknown; root?: unknown; files?: unknown };
-      if (data.v !== CACHE_VERSION || data.root !== this.contextDir || typeof data.files !== 'object' || data.files === null) return;
-      for (const [rel, v] of Object.entries(data.files as Record<string, unknown>)) {
-        if (!isRecordTuple(v)) continue;
-        const tar: Record<string, string> = {};
-        if (v[4]) for (const [k, s] of Object.entries(v[4])) if (typeof s === 'string') tar[k] = s;
-        loaded.set(rel, { size: v[0], mtimeMs: v[1], ino: v[2], sha256: v[3], tar });
-      }
-    } catch {
-      return; // A corrupt or truncated cache file is just a cold cache.
-    }
+    // A corrupt, truncated or foreign cache file is just a cold cache.
+    const loaded = decodeCacheFile(bytes, this.contextDir);
+    if (loaded === null) return;
     for (const [rel, r] of loaded) if (!this.records.has(rel)) this.records.set(rel, r);
   }
 
@@ -312,13 +377,7 @@ export class HashCache {
   /** Write the cache file atomically (temp file + rename). No-op when nothing changed or persistence is off. */
   async persist(force = false): Promise<void> {
     if (this.file === null || (!this.dirty && !force)) return;
-    const files: Record<string, unknown[]> = {};
-    for (const [rel, r] of this.records) {
-      const t: unknown[] = [r.size, r.mtimeMs, r.ino, r.sha256];
-      if (Object.keys(r.tar).length > 0) t.push(r.tar);
-      files[rel] = t;
-    }
-    const body = JSON.stringify({ v: CACHE_VERSION, root: this.contextDir, files });
+    const body = encodeCacheFile(this.contextDir, this.records);
     await fsp.mkdir(path.dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {

@@ -1,7 +1,7 @@
 // Walk a build context the way the docker CLI's tar writer does (filepath.Walk semantics: lstat, symlinks are
 // recorded and never followed, children in byte order of their names), applying .dockerignore as it goes.
-// Directories are read concurrently and the tree is put back into walk order at the end, because a sequential
-// walk is too slow for large contexts (the LSP re-walks on .dockerignore edits).
+// Directories are read breadth-first and the tree is put back into walk order at the end; the fs calls run
+// synchronously in short time slices (see Walker) so that the event loop stays responsive.
 
 import * as fs from 'fs';
 import { Dirent, promises as fsp, Stats } from 'fs';
@@ -23,7 +23,7 @@ export interface WalkOptions {
   readonly matcher?: IgnoreMatcher | null;
   /** Fail with ContextTooLargeError past this many entries (default 2,000,000). */
   readonly maxEntries?: number;
-  /** fs calls in flight (default 32). */
+  /** Accepted for compatibility; the walk runs its fs calls synchronously in time slices (see Walker). */
   readonly concurrency?: number;
 }
 
@@ -108,28 +108,28 @@ export async function statEntry(root: string, rel: string, implicit?: boolean): 
 
 type Job = { readonly kind: 'stat'; readonly node: Node; readonly state: MatchState | undefined } | { readonly kind: 'readdir'; readonly node: Node; readonly state: MatchState | undefined };
 
+/** Longest stretch of synchronous fs calls before the walk yields to the event loop (an LSP must stay responsive). */
+const SLICE_MS = 8;
+
 /**
- * The walk runs as a job queue over callback-style fs calls with a fixed number in flight: on slow machines the
- * per-call overhead of promise wrappers and a semaphore queue doubled the walk time of a 20,000-file context.
+ * The walk is a job queue run with synchronous lstat/readdir/readlink calls in time slices of SLICE_MS, yielding to
+ * the event loop (setImmediate) between slices. On a local disk with the inodes cached, a synchronous lstat costs
+ * a few microseconds while the asynchronous one costs a libuv round trip, a callback and garbage on the main
+ * thread: the asynchronous walk of the 20,000-file bench context took about twice the CPU (~470 vs ~260 ms).
+ * Slicing keeps the event loop turning (daemon responses, LSP requests) while a large context is walked.
  */
 class Walker {
   private readonly matcher: IgnoreMatcher | null;
   private readonly max: number;
-  private readonly limit: number;
   readonly problems: WalkProblem[] = [];
   ignored = 0;
   private count = 0;
   private queue: Job[] = [];
   private head = 0;
-  private inflight = 0;
-  private failure: Error | null = null;
-  private done: (() => void) | null = null;
-  private fail: ((e: Error) => void) | null = null;
 
   constructor(private readonly root: string, opts: WalkOptions) {
     this.matcher = opts.matcher && !opts.matcher.isEmpty ? opts.matcher : null;
     this.max = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    this.limit = Math.max(1, opts.concurrency ?? 32);
   }
 
   private abs(rel: string): string {
@@ -140,59 +140,44 @@ class Walker {
     if (++this.count > this.max) throw new ContextTooLargeError(this.max, this.root);
   }
 
-  /** Run the queue until it drains. */
+  /** Run the queue until it drains; rejects with the first error thrown (ContextTooLargeError). */
   run(first: Job): Promise<void> {
+    this.queue.push(first);
     return new Promise<void>((resolve, reject) => {
-      this.done = resolve;
-      this.fail = reject;
-      this.queue.push(first);
-      this.pump();
+      const slice = (): void => {
+        const until = performance.now() + SLICE_MS;
+        try {
+          while (this.head < this.queue.length) {
+            const job = this.queue[this.head++]!;
+            if (this.head > 4096 && this.head * 2 > this.queue.length) {
+              this.queue = this.queue.slice(this.head);
+              this.head = 0;
+            }
+            if (job.kind === 'stat') this.stat(job.node, job.state);
+            else this.readdir(job.node, job.state);
+            if (performance.now() >= until) break;
+          }
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+          return;
+        }
+        if (this.head < this.queue.length) setImmediate(slice);
+        else resolve();
+      };
+      slice();
     });
   }
 
-  private pump(): void {
-    while (this.failure === null && this.inflight < this.limit && this.head < this.queue.length) {
-      const job = this.queue[this.head++];
-      if (this.head > 4096 && this.head * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
-      this.inflight++;
-      if (job.kind === 'stat') this.stat(job.node, job.state);
-      else this.readdir(job.node, job.state);
-    }
-    if (this.inflight === 0 && (this.head >= this.queue.length || this.failure !== null)) {
-      if (this.failure !== null) this.fail?.(this.failure);
-      else this.done?.();
-      this.done = this.fail = null;
-    }
-  }
-
-  private finish(): void {
-    this.inflight--;
-    this.pump();
-  }
-
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      if (this.failure === null) this.failure = e instanceof Error ? e : new Error(String(e));
-    }
-    this.finish();
-  }
-
   private readdir(node: Node, state: MatchState | undefined): void {
-    fs.readdir(this.abs(node.rel), { withFileTypes: true }, (err, dirents) =>
-      this.guard(() => {
-        if (err) {
-          this.problems.push({ rel: node.rel, message: `cannot read directory: ${errMessage(err)}` });
-          node.children = [];
-          return;
-        }
-        this.children(node, state, dirents);
-      }),
-    );
+    let dirents: Dirent[];
+    try {
+      dirents = fs.readdirSync(this.abs(node.rel), { withFileTypes: true });
+    } catch (err) {
+      this.problems.push({ rel: node.rel, message: `cannot read directory: ${errMessage(err)}` });
+      node.children = [];
+      return;
+    }
+    this.children(node, state, dirents);
   }
 
   private children(node: Node, state: MatchState | undefined, dirents: Dirent[]): void {
@@ -225,30 +210,27 @@ class Walker {
 
   private stat(node: Node, state: MatchState | undefined): void {
     const abs = this.abs(node.rel);
-    fs.lstat(abs, (err, st) => {
-      if (err) {
-        this.guard(() => {
-          if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR') this.problems.push({ rel: node.rel, message: `cannot stat: ${errMessage(err)}` });
-          // readdir decoded a name that is not UTF-8 (bytes became U+FFFD), so it cannot be opened by that name:
-          // say so rather than let the file vanish from the context without a word.
-          else if (node.name.includes('\uFFFD')) this.problems.push({ rel: node.rel, message: 'the name is not valid UTF-8: left out of the analysis (docker build would send it)' });
-        });
+    let st: Stats;
+    try {
+      st = fs.lstatSync(abs);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR') this.problems.push({ rel: node.rel, message: `cannot stat: ${errMessage(err)}` });
+      // readdir decoded a name that is not UTF-8 (bytes became U+FFFD), so it cannot be opened by that name:
+      // say so rather than let the file vanish from the context without a word.
+      else if (node.name.includes('\uFFFD')) this.problems.push({ rel: node.rel, message: 'the name is not valid UTF-8: left out of the analysis (docker build would send it)' });
+      return;
+    }
+    let link: string | undefined;
+    if (st.isSymbolicLink()) {
+      try {
+        link = fs.readlinkSync(abs);
+      } catch (err) {
+        this.problems.push({ rel: node.rel, message: `cannot read link: ${errMessage(err)}` });
         return;
       }
-      if (st.isSymbolicLink()) {
-        fs.readlink(abs, (err2, link) =>
-          this.guard(() => {
-            if (err2) {
-              this.problems.push({ rel: node.rel, message: `cannot read link: ${errMessage(err2)}` });
-              return;
-            }
-            this.accept(node, st, link, state);
-          }),
-        );
-        return;
-      }
-      this.guard(() => this.accept(node, st, undefined, state));
-    });
+    }
+    this.accept(node, st, link, state);
   }
 
   private accept(node: Node, st: Stats, link: string | undefined, state: MatchState | undefined): void {
