@@ -69,6 +69,15 @@ export class CodeServerSandbox {
     fs.writeFileSync(path.join(this.userDataDir, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
   }
 
+  /**
+   * code-server's machine settings (the "Remote" settings of a remote window): where VS Code takes settings of
+   * `machine` scope from in code-server. Written while it runs, they apply at once (VS Code watches the file).
+   */
+  writeMachineSettings(settings: Record<string, unknown>): void {
+    fs.mkdirSync(path.join(this.userDataDir, 'Machine'), { recursive: true });
+    fs.writeFileSync(path.join(this.userDataDir, 'Machine', 'settings.json'), JSON.stringify(settings, null, 2));
+  }
+
   private baseArgs(): string[] {
     return [this.tools.codeServerEntry, '--config', this.configFile, '--user-data-dir', this.userDataDir, '--extensions-dir', this.extensionsDir];
   }
@@ -82,9 +91,16 @@ export class CodeServerSandbox {
 
   /**
    * Starts code-server on a free port and resolves its URL once /healthz answers. `envOverrides` apply to it (and so
-   * to the extension host and the language server) and to later env() calls.
+   * to the extension host and the language server) and to later env() calls. `workspaceTrust`: leave VS Code's
+   * workspace trust on (the default turns it off with --disable-workspace-trust), so that a folder not yet trusted
+   * opens in Restricted Mode — the user settings must then also turn `security.workspace.trust.enabled` on.
    */
-  async start(workspace: string, envOverrides: Readonly<Record<string, string | undefined>> = {}, deadlineMs = 60_000): Promise<string> {
+  async start(
+    workspace: string,
+    envOverrides: Readonly<Record<string, string | undefined>> = {},
+    deadlineMs = 60_000,
+    workspaceTrust = false,
+  ): Promise<string> {
     if (this.proc) throw new Error('code-server already started');
     this.envOverrides = envOverrides;
     const port = await freePort();
@@ -94,7 +110,7 @@ export class CodeServerSandbox {
       '--auth', 'none',
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       workspace,
     ];

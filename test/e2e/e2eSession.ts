@@ -13,7 +13,8 @@ export interface E2ESession {
 
 /**
  * Installs `vsix` into a new sandbox, starts code-server on `workspace` (QUIET_USER_SETTINGS with inlay hints on, plus `settings`;
- * `env` as for CodeServerSandbox.start) and opens the workbench. On failure the sandbox is stopped and removed.
+ * `env` and `workspaceTrust` as for CodeServerSandbox.start) and opens the workbench. On failure the sandbox is
+ * stopped and removed.
  */
 export async function openE2ESession(
   tools: E2ETools,
@@ -21,12 +22,13 @@ export async function openE2ESession(
   workspace: string,
   settings: Readonly<Record<string, unknown>> = {},
   env: Readonly<Record<string, string | undefined>> = {},
+  workspaceTrust = false,
 ): Promise<E2ESession> {
   const sandbox = CodeServerSandbox.create(tools);
   try {
     await sandbox.installExtension(vsix);
     sandbox.writeUserSettings({ ...QUIET_USER_SETTINGS, 'editor.inlayHints.enabled': 'on', ...settings });
-    const url = await sandbox.start(workspace, env);
+    const url = await sandbox.start(workspace, env, undefined, workspaceTrust);
     const wb = await Workbench.open({
       url,
       folder: workspace,

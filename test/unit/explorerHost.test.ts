@@ -8,21 +8,26 @@ describe('explorer host: page and CSP', () => {
   const uris = { cspSource: 'https://x.vscode-cdn.net', script: 'https://x.vscode-cdn.net/ext/dist/webview/explorer.js', style: 'https://x.vscode-cdn.net/ext/dist/webview/explorer.css' };
 
   it("denies everything by default and allows the script only by nonce", () => {
-    const csp = contentSecurityPolicy(uris.cspSource, 'N0nce');
+    const csp = contentSecurityPolicy(uris.cspSource, 'N0nce', 'Sty1e');
     const parts = csp.split('; ');
     assert.strictEqual(parts[0], "default-src 'none'");
     assert.ok(parts.includes("script-src 'nonce-N0nce'"), csp);
+    assert.ok(parts.includes(`style-src ${uris.cspSource} 'nonce-Sty1e'`), csp);
     assert.ok(!/unsafe-(inline|eval)/.test(csp), csp);
   });
 
   it('loads exactly one script, with the nonce, and no inline script or handler', () => {
     const nonce = makeNonce();
-    const html = explorerHtml(uris, nonce);
+    const styleNonce = makeNonce();
+    const html = explorerHtml(uris, nonce, styleNonce);
     const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
     assert.deepStrictEqual(scripts, [`<script nonce="${nonce}" src="${uris.script}">`]);
     assert.ok(!/\son[a-z]+=/i.test(html), 'no inline event handler');
     assert.ok(!/\sstyle=/i.test(html), 'no inline style attribute (the CSP would block it)');
     assert.ok(html.includes(`content="default-src 'none'; script-src 'nonce-${nonce}'`), 'the CSP meta tag comes first in <head>');
+    // The toolkit's <style> probe gets the style nonce from this meta tag; the script nonce appears only on the script.
+    assert.ok(html.includes(`<meta property="csp-nonce" content="${styleNonce}">`), html);
+    assert.strictEqual(html.split(nonce).length - 1, 2, 'the script nonce: in the CSP and on the script only');
   });
 
   it('makes a different nonce each time', () => {

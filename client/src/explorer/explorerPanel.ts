@@ -62,6 +62,7 @@ export class ExplorerPanel {
         style: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'explorer.css')).toString(),
       },
       makeNonce(),
+      makeNonce(),
     );
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => {

@@ -16,13 +16,18 @@ export function makeNonce(): string {
   return randomBytes(16).toString('base64');
 }
 
-/** The CSP of the page: nothing by default; the script only by nonce; styles and fonts only from the bundle. */
-export function contentSecurityPolicy(cspSource: string, nonce: string): string {
+/**
+ * The CSP of the page: nothing by default; the script only by nonce; styles and fonts only from the bundle, plus
+ * <style> elements carrying `styleNonce`. That second nonce is for the toolkit (FAST): it probes for :focus-visible
+ * support with a <style> element, nonced from <meta property="csp-nonce"> — refused, it logs a CSP violation on
+ * every load and falls back to :focus. It differs from the script nonce, which so never appears in the DOM.
+ */
+export function contentSecurityPolicy(cspSource: string, nonce: string, styleNonce: string): string {
   return [
     "default-src 'none'",
     `script-src 'nonce-${nonce}'`,
     // The toolkit styles its elements with constructable stylesheets, which style-src does not govern.
-    `style-src ${cspSource}`,
+    `style-src ${cspSource} 'nonce-${styleNonce}'`,
     `font-src ${cspSource}`,
     `img-src ${cspSource}`,
   ].join('; ');
@@ -32,12 +37,14 @@ function attr(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export function explorerHtml(uris: ExplorerPageUris, nonce: string): string {
+/** `nonce` for the script, `styleNonce` for the toolkit's <style> elements (see contentSecurityPolicy). */
+export function explorerHtml(uris: ExplorerPageUris, nonce: string, styleNonce: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${attr(contentSecurityPolicy(uris.cspSource, nonce))}">
+<meta http-equiv="Content-Security-Policy" content="${attr(contentSecurityPolicy(uris.cspSource, nonce, styleNonce))}">
+<meta property="csp-nonce" content="${attr(styleNonce)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${attr(uris.style)}">
 <title>Layer Explorer</title>
