@@ -13,7 +13,7 @@ import type { SourceMatch, TarModeVariant } from './context/types';
 import { DaemonClient } from './docker/daemonClient';
 import { errorText } from './docker/errors';
 import { loadDaemonSnapshot, type DaemonSnapshot } from './docker/snapshot';
-import type { ImageInspect, LayerFileEntry } from './docker/types';
+import type { DaemonInfo, ImageInspect, LayerFileEntry } from './docker/types';
 import { parseDockerfile } from './engine/dockerfileModel';
 import type { ContextReader, DaemonEvidence, ImageWithHistory } from './engine/inputs';
 import { predict } from './engine/predict';
@@ -43,6 +43,11 @@ export interface AnalyzeRequest {
   readonly builder?: Builder;
   /** Unsaved editor text; read from disk when absent. */
   readonly dockerfileText?: string;
+  /**
+   * Ping + version the caller just asked for (the language server does, to choose the builder): a new daemon
+   * snapshot starts from it instead of asking again, so a stalled daemon costs one time-out, not two.
+   */
+  readonly daemonInfo?: DaemonInfo;
 }
 
 export interface AnalyzeResult {
@@ -95,7 +100,7 @@ export class Analyzer {
     const model = parseDockerfile(dockerfileText);
     if (model.stages.length === 0) throw new AnalyzeError(`${dockerfile}: the Dockerfile has no FROM instruction`);
 
-    const [index, snapshot] = await Promise.all([this.contextIndex(contextDir, dockerfile, builder), this.daemonSnapshot()]);
+    const [index, snapshot] = await Promise.all([this.contextIndex(contextDir, dockerfile, builder), this.daemonSnapshot(req.daemonInfo)]);
     const result = await predict({
       model,
       builder,
@@ -211,8 +216,8 @@ export class Analyzer {
     return opened;
   }
 
-  private daemonSnapshot(): Promise<DaemonSnapshot> {
-    this.snapshot ??= loadDaemonSnapshot(this.client);
+  private daemonSnapshot(info: DaemonInfo | undefined): Promise<DaemonSnapshot> {
+    this.snapshot ??= loadDaemonSnapshot(this.client, info ? { info } : {});
     return this.snapshot;
   }
 

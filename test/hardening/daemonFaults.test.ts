@@ -175,7 +175,11 @@ describe('hardening 7.3: daemon faults', function () {
           await l.c.open(l.uri, DOCKERFILE);
           await l.c.analysed(l.uri, { timeoutMs: 4 * DAEMON_TIMEOUT_MS });
           const ms = performance.now() - t0;
-          assert.ok(ms < 2 * DAEMON_TIMEOUT_MS + 2000, `the analysis took ${Math.round(ms)} ms`);
+          // One time-out at most: the status check's ping + version is reused by the analysis' daemon snapshot
+          // (a stalled daemon used to cost two budgets in a row: 10.8 s).
+          assert.ok(ms < DAEMON_TIMEOUT_MS + 2000, `the analysis took ${Math.round(ms)} ms`);
+          // Once ping + version said unreachable, the snapshot asks nothing more (each request would wait too).
+          if (name.startsWith('stalls')) assert.strictEqual(daemon.count('GET /images/json'), 0, daemon.requests.join(', '));
           const s = await status(l, () => true, 4 * DAEMON_TIMEOUT_MS);
           const c = await cli(`unix://${daemon.socketPath}`, l.dir);
           assert.strictEqual(c.code, 0, c.stderr);
@@ -273,7 +277,7 @@ describe('hardening 7.3: daemon faults', function () {
         const ms = performance.now() - t0;
         const s = await status(l, (x) => x.state === 'unreachable', 4 * DAEMON_TIMEOUT_MS);
         assert.match(s.reason ?? '', /did not answer GET \/(_ping|version) within 5 s/);
-        assert.ok(ms < 2 * DAEMON_TIMEOUT_MS + 2000, `took ${Math.round(ms)} ms`);
+        assert.ok(ms < DAEMON_TIMEOUT_MS + 2000, `took ${Math.round(ms)} ms (one time-out is the budget)`);
         figures['ownDockerdStallMs'] = Math.round(ms);
         faults++;
       } finally {

@@ -208,6 +208,7 @@ export class Session {
           buildArgs: settings.buildArgs,
           builder: key.builder,
           dockerfileText: text,
+          daemonInfo: info,
         });
         report = result.report;
         this.logContextProblems(key.contextDir, result.contextProblems);
