@@ -59,9 +59,15 @@ export interface AnalyzeResult {
 
 export class Analyzer {
   readonly client: DaemonClient;
+  /**
+   * Context indexes by walk (contextDir, builder, ContextIndex.walkIdentity): Dockerfiles that see the same walk share
+   * one index — 50 Dockerfiles in one folder cost one walk, one watcher and one hash cache, not 50.
+   */
   private readonly contexts = new Map<string, Promise<ContextIndex>>();
-  /** Contexts kept current by a file watcher: no re-walk needed before analysing. */
-  private readonly watched = new Set<string>();
+  /** The walk key each (contextDir, Dockerfile, builder) was last found to use. */
+  private readonly walkOf = new Map<string, string>();
+  /** One file watcher per watched index, shared by every Dockerfile on it; `listeners` get each change. */
+  private readonly watched = new Map<string, { readonly listeners: Set<(rels: string[]) => void>; readonly watcher: { dispose(): void } }>();
   private snapshot: Promise<DaemonSnapshot> | null = null;
   private readonly layers = new Map<string, Promise<readonly LayerFileEntry[] | null>>();
   private readonly pendingPersist = new Set<ContextIndex>();
@@ -127,18 +133,49 @@ export class Analyzer {
     };
   }
 
-  /** Keeps a context current through a file watcher, so analyses skip the walk. */
+  /**
+   * Keeps a context current through a file watcher, so analyses skip the walk. Dockerfiles sharing an index share
+   * its watcher; it closes when the last of them disposes.
+   */
   async watchContext(contextDir: string, dockerfile: string, builder: Builder, onChange: (rels: string[]) => void): Promise<{ dispose(): void }> {
-    const key = contextKey(path.resolve(contextDir), path.resolve(dockerfile), builder);
-    const idx = await this.contextIndex(contextDir, dockerfile, builder);
-    this.watched.add(key);
-    const w = idx.watch({ onChange });
+    const idx = await this.contextIndex(path.resolve(contextDir), path.resolve(dockerfile), builder);
+    const key = this.walkOf.get(contextKey(path.resolve(contextDir), path.resolve(dockerfile), builder))!;
+    let w = this.watched.get(key);
+    if (!w) {
+      const listeners = new Set<(rels: string[]) => void>();
+      w = { listeners, watcher: idx.watch({ onChange: (rels) => { for (const l of [...listeners]) l(rels); } }) };
+      this.watched.set(key, w);
+    }
+    const mine = w;
+    // A Set would merge two subscriptions with the same function: wrap it so each dispose removes its own.
+    const listener = (rels: string[]): void => onChange(rels);
+    mine.listeners.add(listener);
     return {
       dispose: () => {
-        this.watched.delete(key);
-        w.dispose();
+        if (!mine.listeners.delete(listener) || mine.listeners.size > 0) return;
+        mine.watcher.dispose();
+        if (this.watched.get(key) === mine) this.watched.delete(key);
       },
     };
+  }
+
+  /**
+   * The index an analysis of this Dockerfile last used (shared with other Dockerfiles when they see the same walk);
+   * null before one was opened and settled.
+   */
+  indexKeyFor(contextDir: string, dockerfile: string, builder: Builder): string | null {
+    return this.walkOf.get(contextKey(path.resolve(contextDir), path.resolve(dockerfile), builder)) ?? null;
+  }
+
+  /** Keys of every index opened (or opening). */
+  indexKeys(): string[] {
+    return [...this.contexts.keys()];
+  }
+
+  /** Index by the key indexKeyFor returned (null when it failed to open). */
+  async indexByKey(key: string): Promise<ContextIndex | null> {
+    const p = this.contexts.get(key);
+    return p ? p.catch(() => null) : null;
   }
 
   /**
@@ -165,6 +202,7 @@ export class Analyzer {
       idx.dispose();
     }
     this.contexts.clear();
+    this.watched.clear();
   }
 
   private verifiedStore(contextDir: string): Promise<VerifiedStore> {
@@ -198,14 +236,18 @@ export class Analyzer {
   }
 
   private async contextIndex(contextDir: string, dockerfile: string, builder: Builder): Promise<ContextIndex> {
-    const key = contextKey(contextDir, dockerfile, builder);
+    // Asked every time: creating a `<Dockerfile>.dockerignore` (or, classic, a .dockerignore rule matching the
+    // Dockerfile) moves that Dockerfile to an index of its own.
+    const walk = await ContextIndex.walkIdentity(contextDir, dockerfile, { builder });
+    const key = `${contextDir}\0${builder}\0${walk.key}`;
+    this.walkOf.set(contextKey(contextDir, dockerfile, builder), key);
     const existing = this.contexts.get(key);
     if (existing) {
       const idx = await existing;
       if (!this.watched.has(key)) await idx.refresh();
       return idx;
     }
-    const opened = ContextIndex.open(contextDir, dockerfile, {
+    const opened = ContextIndex.open(contextDir, walk.dockerfilePath, {
       builder,
       ...(this.cacheDir !== undefined ? { cacheDir: this.cacheDir } : {}),
     }).catch((e: unknown) => {

@@ -116,12 +116,16 @@ export class Session {
   stats(): ServerStats {
     let filesRead = 0;
     let bytesRead = 0;
+    let walks = 0;
+    let watchers = 0;
     let events = 0;
     let refreshes = 0;
     for (const e of this.backends.values()) {
-      const h = e.backend.hashStats();
+      const h = e.backend.contextStats();
       filesRead += h.filesRead;
       bytesRead += h.bytesRead;
+      walks += h.walks;
+      watchers += h.watchers;
       events += e.watch.events;
       refreshes += e.watch.refreshes;
     }
@@ -130,6 +134,8 @@ export class Session {
       contextFilesHashed: filesRead,
       contextBytesHashed: bytesRead,
       contextChanges: this.counters.contextChanges,
+      contextWalks: walks,
+      contextWatchers: watchers,
       daemonEvents: events,
       daemonRefreshes: refreshes,
       rssBytes: process.memoryUsage().rss,
