@@ -5,7 +5,7 @@
 
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { ContextIndex } from './context/contextIndex';
+import { ContextIndex, type WalkProgress } from './context/contextIndex';
 import { VerifiedStore } from './context/verifiedStore';
 import { defaultCacheRoot } from './docker/layerCache';
 import { classicSourceHash, layerBytes, resolveSources } from './context/sources';
@@ -33,6 +33,8 @@ export interface AnalyzerOptions {
   readonly cacheDir?: string | null;
   /** Per-call budget for daemon metadata requests. */
   readonly daemonTimeoutMs?: number;
+  /** Progress of a context walk that lasts more than a moment (see ContextIndexOptions.onWalkProgress). */
+  readonly onContextWalk?: (p: WalkProgress) => void;
 }
 
 export interface AnalyzeRequest {
@@ -74,9 +76,11 @@ export class Analyzer {
   private readonly verified = new Map<string, Promise<VerifiedStore>>();
   private persistTimer: NodeJS.Timeout | null = null;
   private readonly cacheDir: string | null | undefined;
+  private readonly onContextWalk: ((p: WalkProgress) => void) | undefined;
 
   constructor(opts: AnalyzerOptions = {}) {
     this.cacheDir = opts.cacheDir;
+    this.onContextWalk = opts.onContextWalk;
     this.client = DaemonClient.fromEnvironment({
       env: opts.env ?? process.env,
       hostSetting: opts.hostSetting ?? null,
@@ -249,6 +253,7 @@ export class Analyzer {
     }
     const opened = ContextIndex.open(contextDir, walk.dockerfilePath, {
       builder,
+      ...(this.onContextWalk ? { onWalkProgress: this.onContextWalk } : {}),
       ...(this.cacheDir !== undefined ? { cacheDir: this.cacheDir } : {}),
     }).catch((e: unknown) => {
       this.contexts.delete(key);

@@ -50,6 +50,18 @@ export interface ContextIndexOptions {
    * pass over the content. Default: ['perm'] for builder 'classic' (docker CLI ≥ 24), none for 'buildkit'.
    */
   readonly tarVariants?: readonly TarModeVariant[];
+  /**
+   * A full walk that lasts more than half a second reports here: entries found so far every quarter second, then
+   * once with `done` (only when something was reported before). Quick walks report nothing.
+   */
+  readonly onWalkProgress?: (p: WalkProgress) => void;
+}
+
+export interface WalkProgress {
+  readonly contextDir: string;
+  readonly entries: number;
+  readonly elapsedMs: number;
+  readonly done: boolean;
 }
 
 export interface Disposable {
@@ -433,11 +445,24 @@ export class ContextIndex implements ContextView {
   async refresh(): Promise<void> {
     this.fullWalks++;
     await this.loadIgnore();
-    const res = await walkContext(this.contextDir, {
-      matcher: this.walkMatcher,
-      maxEntries: this.opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
-      concurrency: this.opts.walkConcurrency,
-    });
+    const report = this.opts.onWalkProgress;
+    let reported = false;
+    const t0 = performance.now();
+    let res;
+    try {
+      res = await walkContext(this.contextDir, {
+        matcher: this.walkMatcher,
+        maxEntries: this.opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
+        concurrency: this.opts.walkConcurrency,
+        ...(report ? { onProgress: (entries: number, elapsedMs: number) => {
+          reported = true;
+          report({ contextDir: this.contextDir, entries, elapsedMs, done: false });
+        } } : {}),
+      });
+    } finally {
+      // Also when the walk failed (too large, unreadable root): whoever showed progress must close it.
+      if (report && reported) report({ contextDir: this.contextDir, entries: res?.entries.size ?? 0, elapsedMs: performance.now() - t0, done: true });
+    }
     this.store = res.entries;
     this.keys = [...res.entries.keys()];
     this.ordered = res.entries;

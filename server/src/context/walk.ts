@@ -25,6 +25,12 @@ export interface WalkOptions {
   readonly maxEntries?: number;
   /** fs calls in flight (default 32). */
   readonly concurrency?: number;
+  /**
+   * Told the entries found so far every 250 ms once the walk has lasted `progressAfterMs` (default 500): never for a
+   * quick walk. A huge context takes seconds; the editor and the CLI say so rather than look stuck.
+   */
+  readonly onProgress?: (entries: number, elapsedMs: number) => void;
+  readonly progressAfterMs?: number;
 }
 
 export interface WalkResult {
@@ -126,7 +132,7 @@ class Walker {
   private done: (() => void) | null = null;
   private fail: ((e: Error) => void) | null = null;
 
-  constructor(private readonly root: string, opts: WalkOptions) {
+  constructor(private readonly root: string, private readonly opts: WalkOptions) {
     this.matcher = opts.matcher && !opts.matcher.isEmpty ? opts.matcher : null;
     this.max = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.limit = Math.max(1, opts.concurrency ?? 32);
@@ -141,13 +147,25 @@ class Walker {
   }
 
   /** Run the queue until it drains. */
-  run(first: Job): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.done = resolve;
-      this.fail = reject;
-      this.queue.push(first);
-      this.pump();
-    });
+  async run(first: Job): Promise<void> {
+    const onProgress = this.opts.onProgress;
+    const t0 = performance.now();
+    // A timer rather than a count: the walk's callbacks return to the event loop between fs calls, so it fires on time.
+    const after = this.opts.progressAfterMs ?? 500;
+    const timer = onProgress ? setInterval(() => {
+      const elapsed = performance.now() - t0;
+      if (elapsed >= after) onProgress(this.count, elapsed);
+    }, 250) : null;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.done = resolve;
+        this.fail = reject;
+        this.queue.push(first);
+        this.pump();
+      });
+    } finally {
+      if (timer) clearInterval(timer);
+    }
   }
 
   private pump(): void {
