@@ -69,7 +69,7 @@ export class Analyzer {
   /** The walk key each (contextDir, Dockerfile, builder) was last found to use. */
   private readonly walkOf = new Map<string, string>();
   /** One file watcher per watched index, shared by every Dockerfile on it; `listeners` get each change. */
-  private readonly watched = new Map<string, { readonly listeners: Set<(rels: string[]) => void>; readonly watcher: { dispose(): void } }>();
+  private readonly watched = new Map<string, { readonly listeners: Set<(rels: string[]) => void>; readonly watcher: Promise<{ dispose(): void }> }>();
   private snapshot: Promise<DaemonSnapshot> | null = null;
   private readonly layers = new Map<string, Promise<readonly LayerFileEntry[] | null>>();
   private readonly pendingPersist = new Set<ContextIndex>();
@@ -142,22 +142,41 @@ export class Analyzer {
    * its watcher; it closes when the last of them disposes.
    */
   async watchContext(contextDir: string, dockerfile: string, builder: Builder, onChange: (rels: string[]) => void): Promise<{ dispose(): void }> {
-    const idx = await this.contextIndex(path.resolve(contextDir), path.resolve(dockerfile), builder);
-    const key = this.walkOf.get(contextKey(path.resolve(contextDir), path.resolve(dockerfile), builder))!;
+    const ctx = path.resolve(contextDir);
+    const { key, dockerfilePath } = await this.walkKey(ctx, path.resolve(dockerfile), builder);
+    // From here to the registration nothing awaits: an editor opening 50 Dockerfiles at once asks 50 times, and
+    // every ask after the first must find this subscription (and the index opening) rather than walk again.
     let w = this.watched.get(key);
     if (!w) {
+      const { index, opened } = this.indexAt(key, ctx, dockerfilePath, builder);
       const listeners = new Set<(rels: string[]) => void>();
-      w = { listeners, watcher: idx.watch({ onChange: (rels) => { for (const l of [...listeners]) l(rels); } }) };
-      this.watched.set(key, w);
+      const watcher = index.then(async (idx) => {
+        const d = idx.watch({ onChange: (rels) => { for (const l of [...listeners]) l(rels); } });
+        // Opened earlier without a watcher: a walk now, with the watcher running, misses nothing in between.
+        if (!opened) await idx.refresh();
+        return d;
+      });
+      const created = { listeners, watcher };
+      w = created;
+      this.watched.set(key, created);
+      watcher.catch(() => {
+        if (this.watched.get(key) === created) this.watched.delete(key);
+      });
     }
     const mine = w;
     // A Set would merge two subscriptions with the same function: wrap it so each dispose removes its own.
     const listener = (rels: string[]): void => onChange(rels);
     mine.listeners.add(listener);
+    try {
+      await mine.watcher;
+    } catch (e) {
+      mine.listeners.delete(listener);
+      throw e;
+    }
     return {
       dispose: () => {
         if (!mine.listeners.delete(listener) || mine.listeners.size > 0) return;
-        mine.watcher.dispose();
+        void mine.watcher.then((d) => d.dispose(), () => undefined);
         if (this.watched.get(key) === mine) this.watched.delete(key);
       },
     };
@@ -240,18 +259,29 @@ export class Analyzer {
   }
 
   private async contextIndex(contextDir: string, dockerfile: string, builder: Builder): Promise<ContextIndex> {
-    // Asked every time: creating a `<Dockerfile>.dockerignore` (or, classic, a .dockerignore rule matching the
-    // Dockerfile) moves that Dockerfile to an index of its own.
+    const { key, dockerfilePath } = await this.walkKey(contextDir, dockerfile, builder);
+    const { index, opened } = this.indexAt(key, contextDir, dockerfilePath, builder);
+    const idx = await index;
+    if (!opened && !this.watched.has(key)) await idx.refresh();
+    return idx;
+  }
+
+  /**
+   * Which shared index a Dockerfile's analysis uses. Asked every time: creating a `<Dockerfile>.dockerignore` (or,
+   * classic, a .dockerignore rule matching the Dockerfile) moves that Dockerfile to an index of its own.
+   */
+  private async walkKey(contextDir: string, dockerfile: string, builder: Builder): Promise<{ key: string; dockerfilePath: string | null }> {
     const walk = await ContextIndex.walkIdentity(contextDir, dockerfile, { builder });
     const key = `${contextDir}\0${builder}\0${walk.key}`;
     this.walkOf.set(contextKey(contextDir, dockerfile, builder), key);
+    return { key, dockerfilePath: walk.dockerfilePath };
+  }
+
+  /** The index at `key`; opened (walked) now when there is none, registered before anything awaits. */
+  private indexAt(key: string, contextDir: string, dockerfilePath: string | null, builder: Builder): { index: Promise<ContextIndex>; opened: boolean } {
     const existing = this.contexts.get(key);
-    if (existing) {
-      const idx = await existing;
-      if (!this.watched.has(key)) await idx.refresh();
-      return idx;
-    }
-    const opened = ContextIndex.open(contextDir, walk.dockerfilePath, {
+    if (existing) return { index: existing, opened: false };
+    const index = ContextIndex.open(contextDir, dockerfilePath, {
       builder,
       ...(this.onContextWalk ? { onWalkProgress: this.onContextWalk } : {}),
       ...(this.cacheDir !== undefined ? { cacheDir: this.cacheDir } : {}),
@@ -259,8 +289,8 @@ export class Analyzer {
       this.contexts.delete(key);
       throw new AnalyzeError(`cannot read the build context ${contextDir}: ${errorText(e)}`);
     });
-    this.contexts.set(key, opened);
-    return opened;
+    this.contexts.set(key, index);
+    return { index, opened: true };
   }
 
   private daemonSnapshot(info: DaemonInfo | undefined): Promise<DaemonSnapshot> {

@@ -53,10 +53,10 @@ describe('Analyzer: one context index per walk, shared by Dockerfiles', () => {
     for (const df of dockerfiles) fs.writeFileSync(df, 'FROM alpine\nCOPY src/ /app/\n');
     const backend = analyzerBackend(analyzer);
     const changes: string[][] = [];
-    const watches = [];
+    // The language server's order: watch the context (opens the index), then analyse (no walk: it is watched). An
+    // editor restoring 50 tabs asks for all the watches at once.
+    const watches = await Promise.all(dockerfiles.map((df) => backend.watchContext({ contextDir: dir, dockerfile: df, builder: 'buildkit' }, (rels) => changes.push(rels))));
     for (const df of dockerfiles) {
-      // The language server's order: watch the context (opens the index), then analyse (no walk: it is watched).
-      watches.push(await backend.watchContext({ contextDir: dir, dockerfile: df, builder: 'buildkit' }, (rels) => changes.push(rels)));
       const r = await backend.analyze({ dockerfile: df, builder: 'buildkit' });
       assert.strictEqual(r.report.steps.find((s) => s.instruction === 'COPY')?.size?.bytes, 3);
     }
@@ -82,6 +82,7 @@ describe('Analyzer: one context index per walk, shared by Dockerfiles', () => {
     for (const w of watches.slice(1)) w.dispose();
     assert.strictEqual(indexes[0]!.watcherCount, 1);
     watches[0]!.dispose();
+    await new Promise((r) => setImmediate(r)); // the close runs once the watcher's promise settles (it has)
     assert.strictEqual(indexes[0]!.watcherCount, 0);
   });
 
