@@ -9,10 +9,12 @@ import * as fs from 'fs';
 import type * as http from 'http';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
+import { Analyzer } from '../../server/src/analyze';
+import { runBuild } from '../../server/src/build/runBuild';
 import { closeAllConnections } from '../../server/src/docker/daemonClient';
 import {
   AnalysisRequest, DAEMON_STATUS_METHOD, EXPLORER_PROGRESS_METHOD, ExplorerLayerFilesRequest, ExplorerOpenRequest,
-  type AnalysisResult, type DaemonStatusParams, type ExplorerProgressParams,
+  type AnalysisResult, type BuildResult, type DaemonStatusParams, type ExplorerProgressParams,
 } from '../../server/src/protocol';
 import { BASE_IMAGE, daemonRequired } from '../docker/harness';
 import { TestClient } from '../server/lspHarness';
@@ -351,6 +353,55 @@ describe('hardening 7.3: daemon faults', function () {
         proxy.mode = { kind: 'pass' };
         fs.rmSync(cache, { recursive: true, force: true });
       }
+    });
+
+    it('killed mid-build: outcome daemon-error with the reason, at once; restarted: it builds', async () => {
+      // The RUN sleeps (no network: our dockerd has no bridge); a random length names its process.
+      const secs = 40 + Math.floor(Math.random() * 900);
+      const dir = tmpDir('midbuild');
+      fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${BASE_IMAGE}\nRUN sleep ${secs}\n`);
+      const analyzer = new Analyzer({ cacheDir: null, hostSetting: `unix://${proxy.socketPath}` });
+      const request = (tag: string, text: string): Promise<BuildResult> => {
+        fs.writeFileSync(path.join(dir, 'Dockerfile'), text);
+        return runBuild(analyzer, { buildId: `ll-harden-${tag}`, dockerfile: path.join(dir, 'Dockerfile'), contextDir: dir, tag: `ll-harden-${tag}:1`, builder: 'buildkit', buildArgs: {}, target: null, network: 'none' }, {});
+      };
+      // Scaffolding, outside the counted window (its docker CLI children and their pipes are the test's, not ours).
+      await copyImage(BASE_IMAGE, dockerd.socketPath);
+      const before = resourceCount();
+      try {
+        const started = request('midbuild', `FROM ${BASE_IMAGE}\nRUN sleep ${secs}\n`);
+        const deadline = Date.now() + 60_000;
+        while (processesMentioning(`sleep ${secs}`).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(processesMentioning(`sleep ${secs}`).length > 0, 'the RUN started');
+        const killedAt = performance.now();
+        await dockerd.kill();
+        const r = await started;
+        const ms = performance.now() - killedAt;
+        assert.strictEqual(r.outcome, 'daemon-error', JSON.stringify(r.error));
+        assert.match(r.error!.message, /went away|closed the connection|cannot connect/);
+        assert.ok(ms < DAEMON_TIMEOUT_MS, `the build ended ${Math.round(ms)} ms after the kill`);
+        // The RUN's process belonged to the killed dockerd (its runc container lives on without it): ours to end.
+        for (const pid of processesMentioning(`sleep ${secs}`)) process.kill(pid, 'SIGKILL');
+        faults++;
+
+        const t0 = performance.now();
+        await dockerd.start();
+        const again = await request('afterbuild', `FROM ${BASE_IMAGE}\nRUN echo ${secs} > /n\n`);
+        assert.strictEqual(again.outcome, 'succeeded', JSON.stringify(again.error));
+        figures['ownDockerdMidBuild'] = { buildEndedAfterKillMs: Math.round(ms), restartAndBuildMs: Math.round(performance.now() - t0) };
+        faults++;
+      } finally {
+        await analyzer.dispose();
+        closeAllConnections();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      // Run after the other dockerd scenarios (not alone), one socket in this process closes 3–4 s after the
+      // build ended; not tracked down yet (see the branch report). Counted once it settles, within a bound, and the
+      // wait is kept as a figure.
+      const t1 = Date.now();
+      while (resourceCount().sockets > before.sockets && Date.now() - t1 < 10_000) await new Promise((r) => setTimeout(r, 100));
+      figures['ownDockerdMidBuildSocketsSettledMs'] = Date.now() - t1;
+      sameResources(before, resourceCount(), 'killed mid-build');
     });
 
     it('stalled behind a proxy (connection accepted, no byte back): unreachable within the time-out', async () => {
