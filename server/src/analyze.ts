@@ -5,7 +5,7 @@
 
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { ContextIndex } from './context/contextIndex';
+import { ContextIndex, type WalkProgress } from './context/contextIndex';
 import { VerifiedStore } from './context/verifiedStore';
 import { defaultCacheRoot } from './docker/layerCache';
 import { classicSourceHash, layerBytes, resolveSources } from './context/sources';
@@ -13,7 +13,7 @@ import type { SourceMatch, TarModeVariant } from './context/types';
 import { DaemonClient } from './docker/daemonClient';
 import { errorText } from './docker/errors';
 import { loadDaemonSnapshot, type DaemonSnapshot } from './docker/snapshot';
-import type { ImageInspect, LayerFileEntry } from './docker/types';
+import type { DaemonInfo, ImageInspect, LayerFileEntry } from './docker/types';
 import { parseDockerfile } from './engine/dockerfileModel';
 import type { ContextReader, DaemonEvidence, ImageWithHistory } from './engine/inputs';
 import { predict } from './engine/predict';
@@ -33,6 +33,8 @@ export interface AnalyzerOptions {
   readonly cacheDir?: string | null;
   /** Per-call budget for daemon metadata requests. */
   readonly daemonTimeoutMs?: number;
+  /** Progress of a context walk that lasts more than a moment (see ContextIndexOptions.onWalkProgress). */
+  readonly onContextWalk?: (p: WalkProgress) => void;
 }
 
 export interface AnalyzeRequest {
@@ -43,6 +45,11 @@ export interface AnalyzeRequest {
   readonly builder?: Builder;
   /** Unsaved editor text; read from disk when absent. */
   readonly dockerfileText?: string;
+  /**
+   * Ping + version the caller just asked for (the language server does, to choose the builder): a new daemon
+   * snapshot starts from it instead of asking again, so a stalled daemon costs one time-out, not two.
+   */
+  readonly daemonInfo?: DaemonInfo;
 }
 
 export interface AnalyzeResult {
@@ -56,18 +63,26 @@ export interface AnalyzeResult {
 
 export class Analyzer {
   readonly client: DaemonClient;
+  /**
+   * Context indexes by walk (contextDir, builder, ContextIndex.walkIdentity): Dockerfiles that see the same walk share
+   * one index — 50 Dockerfiles in one folder cost one walk, one watcher and one hash cache, not 50.
+   */
   private readonly contexts = new Map<string, Promise<ContextIndex>>();
-  /** Contexts kept current by a file watcher: no re-walk needed before analysing. */
-  private readonly watched = new Set<string>();
+  /** The walk key each (contextDir, Dockerfile, builder) was last found to use. */
+  private readonly walkOf = new Map<string, string>();
+  /** One file watcher per watched index, shared by every Dockerfile on it; `listeners` get each change. */
+  private readonly watched = new Map<string, { readonly listeners: Set<(rels: string[]) => void>; readonly watcher: Promise<{ dispose(): void }> }>();
   private snapshot: Promise<DaemonSnapshot> | null = null;
   private readonly layers = new Map<string, Promise<readonly LayerFileEntry[] | null>>();
   private readonly pendingPersist = new Set<ContextIndex>();
   private readonly verified = new Map<string, Promise<VerifiedStore>>();
   private persistTimer: NodeJS.Timeout | null = null;
   private readonly cacheDir: string | null | undefined;
+  private readonly onContextWalk: ((p: WalkProgress) => void) | undefined;
 
   constructor(opts: AnalyzerOptions = {}) {
     this.cacheDir = opts.cacheDir;
+    this.onContextWalk = opts.onContextWalk;
     this.client = DaemonClient.fromEnvironment({
       env: opts.env ?? process.env,
       hostSetting: opts.hostSetting ?? null,
@@ -97,7 +112,7 @@ export class Analyzer {
     const model = parseDockerfile(dockerfileText);
     if (model.stages.length === 0) throw new AnalyzeError(`${dockerfile}: the Dockerfile has no FROM instruction`);
 
-    const [index, snapshot] = await Promise.all([this.contextIndex(contextDir, dockerfile, builder), this.daemonSnapshot()]);
+    const [index, snapshot] = await Promise.all([this.contextIndex(contextDir, dockerfile, builder), this.daemonSnapshot(req.daemonInfo)]);
     const result = await predict({
       model,
       builder,
@@ -125,18 +140,68 @@ export class Analyzer {
     };
   }
 
-  /** Keeps a context current through a file watcher, so analyses skip the walk. */
+  /**
+   * Keeps a context current through a file watcher, so analyses skip the walk. Dockerfiles sharing an index share
+   * its watcher; it closes when the last of them disposes.
+   */
   async watchContext(contextDir: string, dockerfile: string, builder: Builder, onChange: (rels: string[]) => void): Promise<{ dispose(): void }> {
-    const key = contextKey(path.resolve(contextDir), path.resolve(dockerfile), builder);
-    const idx = await this.contextIndex(contextDir, dockerfile, builder);
-    this.watched.add(key);
-    const w = idx.watch({ onChange });
+    const ctx = path.resolve(contextDir);
+    const { key, dockerfilePath } = await this.walkKey(ctx, path.resolve(dockerfile), builder);
+    // From here to the registration nothing awaits: an editor opening 50 Dockerfiles at once asks 50 times, and
+    // every ask after the first must find this subscription (and the index opening) rather than walk again.
+    let w = this.watched.get(key);
+    if (!w) {
+      const { index, opened } = this.indexAt(key, ctx, dockerfilePath, builder);
+      const listeners = new Set<(rels: string[]) => void>();
+      const watcher = index.then(async (idx) => {
+        const d = idx.watch({ onChange: (rels) => { for (const l of [...listeners]) l(rels); } });
+        // Opened earlier without a watcher: a walk now, with the watcher running, misses nothing in between.
+        if (!opened) await idx.refresh();
+        return d;
+      });
+      const created = { listeners, watcher };
+      w = created;
+      this.watched.set(key, created);
+      watcher.catch(() => {
+        if (this.watched.get(key) === created) this.watched.delete(key);
+      });
+    }
+    const mine = w;
+    // A Set would merge two subscriptions with the same function: wrap it so each dispose removes its own.
+    const listener = (rels: string[]): void => onChange(rels);
+    mine.listeners.add(listener);
+    try {
+      await mine.watcher;
+    } catch (e) {
+      mine.listeners.delete(listener);
+      throw e;
+    }
     return {
       dispose: () => {
-        this.watched.delete(key);
-        w.dispose();
+        if (!mine.listeners.delete(listener) || mine.listeners.size > 0) return;
+        void mine.watcher.then((d) => d.dispose(), () => undefined);
+        if (this.watched.get(key) === mine) this.watched.delete(key);
       },
     };
+  }
+
+  /**
+   * The index an analysis of this Dockerfile last used (shared with other Dockerfiles when they see the same walk);
+   * null before one was opened and settled.
+   */
+  indexKeyFor(contextDir: string, dockerfile: string, builder: Builder): string | null {
+    return this.walkOf.get(contextKey(path.resolve(contextDir), path.resolve(dockerfile), builder)) ?? null;
+  }
+
+  /** Keys of every index opened (or opening). */
+  indexKeys(): string[] {
+    return [...this.contexts.keys()];
+  }
+
+  /** Index by the key indexKeyFor returned (null when it failed to open). */
+  async indexByKey(key: string): Promise<ContextIndex | null> {
+    const p = this.contexts.get(key);
+    return p ? p.catch(() => null) : null;
   }
 
   /**
@@ -163,6 +228,7 @@ export class Analyzer {
       idx.dispose();
     }
     this.contexts.clear();
+    this.watched.clear();
   }
 
   private verifiedStore(contextDir: string): Promise<VerifiedStore> {
@@ -196,26 +262,42 @@ export class Analyzer {
   }
 
   private async contextIndex(contextDir: string, dockerfile: string, builder: Builder): Promise<ContextIndex> {
-    const key = contextKey(contextDir, dockerfile, builder);
+    const { key, dockerfilePath } = await this.walkKey(contextDir, dockerfile, builder);
+    const { index, opened } = this.indexAt(key, contextDir, dockerfilePath, builder);
+    const idx = await index;
+    if (!opened && !this.watched.has(key)) await idx.refresh();
+    return idx;
+  }
+
+  /**
+   * Which shared index a Dockerfile's analysis uses. Asked every time: creating a `<Dockerfile>.dockerignore` (or,
+   * classic, a .dockerignore rule matching the Dockerfile) moves that Dockerfile to an index of its own.
+   */
+  private async walkKey(contextDir: string, dockerfile: string, builder: Builder): Promise<{ key: string; dockerfilePath: string | null }> {
+    const walk = await ContextIndex.walkIdentity(contextDir, dockerfile, { builder });
+    const key = `${contextDir}\0${builder}\0${walk.key}`;
+    this.walkOf.set(contextKey(contextDir, dockerfile, builder), key);
+    return { key, dockerfilePath: walk.dockerfilePath };
+  }
+
+  /** The index at `key`; opened (walked) now when there is none, registered before anything awaits. */
+  private indexAt(key: string, contextDir: string, dockerfilePath: string | null, builder: Builder): { index: Promise<ContextIndex>; opened: boolean } {
     const existing = this.contexts.get(key);
-    if (existing) {
-      const idx = await existing;
-      if (!this.watched.has(key)) await idx.refresh();
-      return idx;
-    }
-    const opened = ContextIndex.open(contextDir, dockerfile, {
+    if (existing) return { index: existing, opened: false };
+    const index = ContextIndex.open(contextDir, dockerfilePath, {
       builder,
+      ...(this.onContextWalk ? { onWalkProgress: this.onContextWalk } : {}),
       ...(this.cacheDir !== undefined ? { cacheDir: this.cacheDir } : {}),
     }).catch((e: unknown) => {
       this.contexts.delete(key);
       throw new AnalyzeError(`cannot read the build context ${contextDir}: ${errorText(e)}`);
     });
-    this.contexts.set(key, opened);
-    return opened;
+    this.contexts.set(key, index);
+    return { index, opened: true };
   }
 
-  private daemonSnapshot(): Promise<DaemonSnapshot> {
-    this.snapshot ??= loadDaemonSnapshot(this.client);
+  private daemonSnapshot(info: DaemonInfo | undefined): Promise<DaemonSnapshot> {
+    this.snapshot ??= loadDaemonSnapshot(this.client, info ? { info } : {});
     return this.snapshot;
   }
 

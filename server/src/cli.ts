@@ -9,6 +9,7 @@ import { randomUUID } from 'crypto';
 import * as path from 'path';
 import { promises as fs } from 'fs';
 import { renderText } from './renderText';
+import type { WalkProgress } from './context/contextIndex';
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let cmd;
@@ -32,7 +33,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     return new Promise<number>(() => undefined);
   }
   if (cmd.command === 'layers') return runLayers(cmd, env);
-  const analyzer = new Analyzer({ env });
+  const progress = walkProgressLine(process.stderr);
+  const analyzer = new Analyzer({ env, ...(progress ? { onContextWalk: progress } : {}) });
   if (cmd.command === 'build') {
     try {
       return await build(analyzer, cmd, env);
@@ -61,6 +63,19 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   } finally {
     await analyzer.dispose();
   }
+}
+
+/**
+ * On a terminal, a walk of the build context that lasts more than a moment shows one line on stderr, rewritten in
+ * place with the entries found so far and erased when the walk ends. Nothing when stderr is a file or a pipe (CI
+ * logs, `2>err.txt`): those keep only the messages that matter.
+ */
+export function walkProgressLine(stderr: NodeJS.WriteStream): ((p: WalkProgress) => void) | null {
+  if (stderr.isTTY !== true) return null;
+  return (p) => {
+    if (p.done) stderr.write('\r\x1b[K');
+    else stderr.write(`\r\x1b[Klayerlens: reading the build context: ${p.entries.toLocaleString('en-US')} entries (${(p.elapsedMs / 1000).toFixed(1)} s)`);
+  };
 }
 
 const MAX_PROBLEM_LINES = 10;

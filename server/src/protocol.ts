@@ -116,6 +116,9 @@ export interface ServerStats {
   readonly contextBytesHashed: number;
   /** Context change batches reported by file watchers. */
   readonly contextChanges: number;
+  /** Full walks of build contexts, and file watchers open on them (one per context and ignore rules in effect). */
+  readonly contextWalks: number;
+  readonly contextWatchers: number;
   /** Daemon events received, and the re-analyses they caused (debounced). */
   readonly daemonEvents: number;
   readonly daemonRefreshes: number;

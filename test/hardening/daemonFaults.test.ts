@@ -9,12 +9,17 @@ import * as fs from 'fs';
 import type * as http from 'http';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
+import { Analyzer } from '../../server/src/analyze';
+import { runBuild } from '../../server/src/build/runBuild';
 import { closeAllConnections } from '../../server/src/docker/daemonClient';
-import { AnalysisRequest, DAEMON_STATUS_METHOD, type AnalysisResult, type DaemonStatusParams } from '../../server/src/protocol';
-import { daemonRequired } from '../docker/harness';
+import {
+  AnalysisRequest, DAEMON_STATUS_METHOD, EXPLORER_PROGRESS_METHOD, ExplorerLayerFilesRequest, ExplorerOpenRequest,
+  type AnalysisResult, type BuildResult, type DaemonStatusParams, type ExplorerProgressParams,
+} from '../../server/src/protocol';
+import { BASE_IMAGE, daemonRequired } from '../docker/harness';
 import { TestClient } from '../server/lspHarness';
 import { recordFigure, resourceCount, tmpDir, type ResourceCount } from './figures';
-import { FaultProxy, OwnDockerd, processesMentioning } from './daemonProcs';
+import { copyImage, FaultProxy, OwnDockerd, processesMentioning } from './daemonProcs';
 import { GeneratedDaemon } from './genDaemon';
 
 const BIN = path.resolve(__dirname, '../../../bin/layerlens.js');
@@ -54,12 +59,16 @@ async function analysis(l: Lsp): Promise<AnalysisResult> {
   return r;
 }
 
-/** Runs the CLI against `host`; resolves with its exit code, output and wall time. */
+/** Runs `layerlens analyze --json` on the Dockerfile in `dir` against `host`; resolves with its exit code, output and wall time. */
 function cli(host: string, dir: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  return cliWith(host, ['analyze', path.join(dir, 'Dockerfile'), '--json'], path.join(dir, '.cache-cli'));
+}
+
+function cliWith(host: string, args: readonly string[], cacheDir: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [BIN, 'analyze', path.join(dir, 'Dockerfile'), '--json'], {
-      env: { ...process.env, DOCKER_HOST: host, LAYERLENS_CACHE_DIR: path.join(dir, '.cache-cli') },
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, DOCKER_HOST: host, LAYERLENS_CACHE_DIR: cacheDir },
     });
     let stdout = '';
     let stderr = '';
@@ -175,7 +184,11 @@ describe('hardening 7.3: daemon faults', function () {
           await l.c.open(l.uri, DOCKERFILE);
           await l.c.analysed(l.uri, { timeoutMs: 4 * DAEMON_TIMEOUT_MS });
           const ms = performance.now() - t0;
-          assert.ok(ms < 2 * DAEMON_TIMEOUT_MS + 2000, `the analysis took ${Math.round(ms)} ms`);
+          // One time-out at most: the status check's ping + version is reused by the analysis' daemon snapshot
+          // (a stalled daemon used to cost two budgets in a row: 10.8 s).
+          assert.ok(ms < DAEMON_TIMEOUT_MS + 2000, `the analysis took ${Math.round(ms)} ms`);
+          // Once ping + version said unreachable, the snapshot asks nothing more (each request would wait too).
+          if (name.startsWith('stalls')) assert.strictEqual(daemon.count('GET /images/json'), 0, daemon.requests.join(', '));
           const s = await status(l, () => true, 4 * DAEMON_TIMEOUT_MS);
           const c = await cli(`unix://${daemon.socketPath}`, l.dir);
           assert.strictEqual(c.code, 0, c.stderr);
@@ -263,6 +276,134 @@ describe('hardening 7.3: daemon faults', function () {
       }
     });
 
+    it('killed mid-explorer-stream: the explorer says daemon-unreachable at once, nothing leaks; restarted: opening again reads the files', async () => {
+      await copyImage(BASE_IMAGE, dockerd.socketPath);
+      const before = resourceCount();
+      const l = await lspOn(`unix://${proxy.socketPath}`, 'explorer-kill');
+      try {
+        // Slow the export down (every chunk from the daemon waits), open the image, kill dockerd once bytes flow.
+        proxy.mode = { kind: 'delay', ms: 300 };
+        const mark = l.c.mark();
+        const opened = await l.c.client.sendRequest(ExplorerOpenRequest, { image: BASE_IMAGE });
+        assert.strictEqual(opened.error, null);
+        assert.strictEqual(opened.files, 'streaming');
+        const id = opened.image!.id;
+        const layerIndex = opened.layers.find((r) => !r.empty)!.index;
+        const flowing = await l.c.waitFor<ExplorerProgressParams>(EXPLORER_PROGRESS_METHOD, (p) => p.imageId === id && p.bytesRead > 0 && !p.done, { from: mark, timeoutMs: 60_000 });
+        const killedAt = performance.now();
+        await dockerd.kill();
+        proxy.mode = { kind: 'pass' };
+        const end = await l.c.waitFor<ExplorerProgressParams>(EXPLORER_PROGRESS_METHOD, (p) => p.imageId === id && p.done, { from: mark, timeoutMs: 4 * DAEMON_TIMEOUT_MS });
+        const failMs = performance.now() - killedAt;
+        assert.ok(end.bytesRead < flowing.bytesTotal, 'the export was cut mid-stream');
+        assert.strictEqual(end.error?.kind, 'daemon-unreachable', JSON.stringify(end));
+        assert.match(end.error.message, /closed the connection during GET \/images\/sha256:[0-9a-f]{64}\/get/);
+        assert.ok(failMs < DAEMON_TIMEOUT_MS, `the error came ${Math.round(failMs)} ms after the kill`);
+        const files = await l.c.client.sendRequest(ExplorerLayerFilesRequest, { imageId: id, layerIndex, view: 'changes' });
+        assert.deepStrictEqual([files.state, files.error?.kind], ['ready', 'daemon-unreachable'], 'the panel shows the error, not an endless "pending"');
+        faults++;
+
+        // Back: opening the image again (the panel's reload) reads its files.
+        const t0 = performance.now();
+        await dockerd.start();
+        const mark2 = l.c.mark();
+        const again = await l.c.client.sendRequest(ExplorerOpenRequest, { image: BASE_IMAGE });
+        assert.deepStrictEqual([again.error, again.files], [null, 'streaming']);
+        const ok = await l.c.waitFor<ExplorerProgressParams>(EXPLORER_PROGRESS_METHOD, (p) => p.imageId === id && p.done, { from: mark2, timeoutMs: 60_000 });
+        assert.strictEqual(ok.error, null);
+        const read = await l.c.client.sendRequest(ExplorerLayerFilesRequest, { imageId: id, layerIndex, view: 'filesystem' });
+        assert.strictEqual(read.state, 'ready');
+        assert.ok(read.nodes.some((n) => n.path.replace(/\/$/, '') === 'bin'), JSON.stringify(read.nodes.slice(0, 5)));
+        figures['ownDockerdExplorer'] = { errorAfterKillMs: Math.round(failMs), bytesReadBeforeKill: end.bytesRead, bytesTotal: end.bytesTotal, restartAndReadMs: Math.round(performance.now() - t0) };
+        faults++;
+      } finally {
+        proxy.mode = { kind: 'pass' };
+        await l.close();
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      sameResources(before, resourceCount(), 'explorer killed mid-stream');
+    });
+
+    it('connection cut mid-export under `layerlens layers`: exit 2 with the reason, at once', async () => {
+      const cache = tmpDir('layers-cut');
+      try {
+        proxy.mode = { kind: 'delay', ms: 300 };
+        const start = proxy.bytesBack;
+        const run = cliWith(`unix://${proxy.socketPath}`, ['layers', BASE_IMAGE], cache);
+        // inspect + history are a few KiB: past 64 KiB back, the export is streaming.
+        const deadline = Date.now() + 60_000;
+        while (proxy.bytesBack - start < 64 * 1024 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(proxy.bytesBack - start >= 64 * 1024, 'the export started');
+        const cutAt = performance.now();
+        proxy.cut();
+        proxy.mode = { kind: 'pass' };
+        const r = await run;
+        const ms = performance.now() - cutAt;
+        assert.strictEqual(r.code, 2, r.stderr);
+        assert.match(r.stderr, /^layerlens: cannot read the layers of layerlens-test\/busybox:1: the daemon at unix:\/\/.*proxy\.sock closed the connection during GET \/images\/sha256:[0-9a-f]{64}\/get/);
+        assert.strictEqual(r.stdout, '');
+        assert.ok(ms < DAEMON_TIMEOUT_MS, `exited ${Math.round(ms)} ms after the cut`);
+        figures['layersCliCutExitMs'] = Math.round(ms);
+        faults++;
+        // And with the connection back, the same command reads the image.
+        const again = await cliWith(`unix://${proxy.socketPath}`, ['layers', BASE_IMAGE, '--json'], cache);
+        assert.strictEqual(again.code, 0, again.stderr);
+        assert.strictEqual((JSON.parse(again.stdout) as { image: { repoTags: string[] } }).image.repoTags[0], BASE_IMAGE);
+      } finally {
+        proxy.mode = { kind: 'pass' };
+        fs.rmSync(cache, { recursive: true, force: true });
+      }
+    });
+
+    it('killed mid-build: outcome daemon-error with the reason, at once; restarted: it builds', async () => {
+      // The RUN sleeps (no network: our dockerd has no bridge); a random length names its process.
+      const secs = 40 + Math.floor(Math.random() * 900);
+      const dir = tmpDir('midbuild');
+      fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${BASE_IMAGE}\nRUN sleep ${secs}\n`);
+      const analyzer = new Analyzer({ cacheDir: null, hostSetting: `unix://${proxy.socketPath}` });
+      const request = (tag: string, text: string): Promise<BuildResult> => {
+        fs.writeFileSync(path.join(dir, 'Dockerfile'), text);
+        return runBuild(analyzer, { buildId: `ll-harden-${tag}`, dockerfile: path.join(dir, 'Dockerfile'), contextDir: dir, tag: `ll-harden-${tag}:1`, builder: 'buildkit', buildArgs: {}, target: null, network: 'none' }, {});
+      };
+      // Scaffolding, outside the counted window (its docker CLI children and their pipes are the test's, not ours).
+      await copyImage(BASE_IMAGE, dockerd.socketPath);
+      const before = resourceCount();
+      try {
+        const started = request('midbuild', `FROM ${BASE_IMAGE}\nRUN sleep ${secs}\n`);
+        const deadline = Date.now() + 60_000;
+        while (processesMentioning(`sleep ${secs}`).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(processesMentioning(`sleep ${secs}`).length > 0, 'the RUN started');
+        const killedAt = performance.now();
+        await dockerd.kill();
+        const r = await started;
+        const ms = performance.now() - killedAt;
+        assert.strictEqual(r.outcome, 'daemon-error', JSON.stringify(r.error));
+        assert.match(r.error!.message, /went away|closed the connection|cannot connect/);
+        assert.ok(ms < DAEMON_TIMEOUT_MS, `the build ended ${Math.round(ms)} ms after the kill`);
+        // The RUN's process belonged to the killed dockerd (its runc container lives on without it): ours to end.
+        for (const pid of processesMentioning(`sleep ${secs}`)) process.kill(pid, 'SIGKILL');
+        faults++;
+
+        const t0 = performance.now();
+        await dockerd.start();
+        const again = await request('afterbuild', `FROM ${BASE_IMAGE}\nRUN echo ${secs} > /n\n`);
+        assert.strictEqual(again.outcome, 'succeeded', JSON.stringify(again.error));
+        figures['ownDockerdMidBuild'] = { buildEndedAfterKillMs: Math.round(ms), restartAndBuildMs: Math.round(performance.now() - t0) };
+        faults++;
+      } finally {
+        await analyzer.dispose();
+        closeAllConnections();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      // Run after the other dockerd scenarios (not alone), one socket in this process closes 3–4 s after the
+      // build ended; not tracked down yet (see the branch report). Counted once it settles, within a bound, and the
+      // wait is kept as a figure.
+      const t1 = Date.now();
+      while (resourceCount().sockets > before.sockets && Date.now() - t1 < 10_000) await new Promise((r) => setTimeout(r, 100));
+      figures['ownDockerdMidBuildSocketsSettledMs'] = Date.now() - t1;
+      sameResources(before, resourceCount(), 'killed mid-build');
+    });
+
     it('stalled behind a proxy (connection accepted, no byte back): unreachable within the time-out', async () => {
       const l = await lspOn(`unix://${proxy.socketPath}`, 'stall');
       try {
@@ -273,7 +414,7 @@ describe('hardening 7.3: daemon faults', function () {
         const ms = performance.now() - t0;
         const s = await status(l, (x) => x.state === 'unreachable', 4 * DAEMON_TIMEOUT_MS);
         assert.match(s.reason ?? '', /did not answer GET \/(_ping|version) within 5 s/);
-        assert.ok(ms < 2 * DAEMON_TIMEOUT_MS + 2000, `took ${Math.round(ms)} ms`);
+        assert.ok(ms < DAEMON_TIMEOUT_MS + 2000, `took ${Math.round(ms)} ms (one time-out is the budget)`);
         figures['ownDockerdStallMs'] = Math.round(ms);
         faults++;
       } finally {

@@ -137,12 +137,32 @@ export function processesMentioning(marker: string): number[] {
   return out;
 }
 
+/**
+ * Copies image `ref` from the shared daemon into `socketPath`'s (`docker save | docker load`, argument arrays, no
+ * shell): our own dockerd starts empty and must not pull.
+ */
+export function copyImage(ref: string, socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const save = spawn('docker', ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const load = spawn('docker', ['-H', `unix://${socketPath}`, 'load', '-q'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    save.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    load.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    save.stdout.pipe(load.stdin);
+    let saved: number | null = null;
+    save.on('close', (code) => (saved = code));
+    load.on('close', (code) => (code === 0 && saved === 0 ? resolve() : reject(new Error(`docker save | load of ${ref} failed (${saved}, ${code}): ${err}`))));
+  });
+}
+
 export type ProxyMode = { kind: 'pass' } | { kind: 'delay'; ms: number } | { kind: 'stall' };
 
 /** A unix-socket proxy to `target`; `mode` applies to bytes coming back from the daemon, read per chunk. */
 export class FaultProxy {
   mode: ProxyMode = { kind: 'pass' };
   connections = 0;
+  /** Bytes passed from the daemon back to clients. */
+  bytesBack = 0;
   private readonly sockets = new Set<net.Socket>();
   private readonly server: net.Server;
 
@@ -162,10 +182,16 @@ export class FaultProxy {
         if (m.kind === 'delay') {
           upstream.pause();
           setTimeout(() => {
-            if (!client.destroyed) client.write(c);
+            if (!client.destroyed) {
+              this.bytesBack += c.length;
+              client.write(c);
+            }
             upstream.resume();
           }, m.ms);
-        } else client.write(c);
+        } else {
+          this.bytesBack += c.length;
+          client.write(c);
+        }
       });
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
@@ -178,6 +204,11 @@ export class FaultProxy {
       this.server.listen(this.socketPath, () => res());
     });
     return this;
+  }
+
+  /** Cuts every open connection (the daemon "goes away" for its clients); new ones are still accepted. */
+  cut(): void {
+    for (const s of this.sockets) s.destroy();
   }
 
   async stop(): Promise<void> {

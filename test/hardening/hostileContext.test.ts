@@ -12,6 +12,9 @@ import * as path from 'path';
 import { Analyzer, type AnalyzeResult } from '../../server/src/analyze';
 import { ContextIndex } from '../../server/src/context/contextIndex';
 import { closeAllConnections } from '../../server/src/docker/daemonClient';
+import { pathToFileURL } from 'url';
+import type { WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport } from 'vscode-languageserver-protocol';
+import { FULL_CAPABILITIES, TestClient } from '../server/lspHarness';
 import { recordFigure, runs, tmpDir } from './figures';
 
 const BIN = path.resolve(__dirname, '../../../bin/layerlens.js');
@@ -200,5 +203,71 @@ describe('hardening 7.2: hostile build contexts', function () {
     // Regression: the walk knew, the user was not told (exit 0, empty stderr).
     // (locked.txt is only read when a previous build needs its hash compared; it is not here.)
     assert.match(r.stderr, /^layerlens: warning: "secret": cannot read directory: EACCES: permission denied, scandir '.*secret'$/m);
+  });
+  it('a context that takes more than a moment to walk: work-done progress in the editor, a progress line on a terminal only', async () => {
+    // 100,000 files take well over the half second after which progress shows (1.5 s on a quiet machine). On tmpfs
+    // when there is one: making and deleting them on a disk mounted with `discard` costs a minute.
+    const base = fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/ll-hard-walk-') : fresh('walk');
+    if (base.startsWith('/dev/shm')) dirs.push(base);
+    const big = path.join(base, 'big');
+    for (let d = 0; d < 100; d++) {
+      fs.mkdirSync(path.join(big, `d${d}`), { recursive: true });
+      for (let f = 0; f < 1000; f++) fs.writeFileSync(path.join(big, `d${d}`, `f${f}`), 'x');
+    }
+    write(big, { Dockerfile: 'FROM alpine\nCOPY . /app\n' });
+    const small = path.join(base, 'small');
+    write(small, { 'a.txt': 'a', Dockerfile: 'FROM alpine\nCOPY . /app\n' });
+
+    // The language server: window/workDoneProgress begin, reports with the count so far, end.
+    const lsp = new TestClient({ env: { ...process.env, ...NO_DAEMON, LAYERLENS_CACHE_DIR: path.join(base, '.cache') }, editDebounceMs: 0 }, {});
+    try {
+      await lsp.initialize({ ...FULL_CAPABILITIES, window: { workDoneProgress: true } }, pathToFileURL(base).toString());
+      const uri = pathToFileURL(path.join(big, 'Dockerfile')).toString();
+      const t0 = performance.now();
+      await lsp.open(uri, 'FROM alpine\nCOPY . /app\n');
+      await lsp.analysed(uri, { timeoutMs: 120_000 });
+      const walkMs = performance.now() - t0;
+      type Value = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
+      const end = await lsp.waitFor<{ token: string; value: Value }>('$/progress', (p) => p.value.kind === 'end', { timeoutMs: 10_000 });
+      const created = await lsp.waitFor<{ token: string }>('window/workDoneProgress/create');
+      const values = lsp.messages<{ token: string; value: Value }>('$/progress').filter((p) => p.token === created.token).map((p) => p.value);
+      assert.strictEqual(end.token, created.token);
+      assert.deepStrictEqual([values[0]?.kind, values[values.length - 1]?.kind], ['begin', 'end'], JSON.stringify(values));
+      const begin = values[0] as WorkDoneProgressBegin;
+      assert.strictEqual(begin.title, 'Layer Lens: reading the build context');
+      assert.match(begin.message ?? '', new RegExp(`^[\\d,]+ entries so far in ${big.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+      const counts = values.filter((v) => v.kind !== 'end').map((v) => Number(/^([\d,]+)/.exec(v.message ?? '')![1]!.replace(/,/g, '')));
+      assert.ok(counts.every((c, i) => i === 0 || c >= counts[i - 1]!), `counts only grow: ${counts.join(' ')}`);
+      assert.ok(counts[counts.length - 1]! <= 100_102);
+      figures['walkProgress'] = { files: 100_000, lspFirstAnalysisMs: Math.round(walkMs), progressMessages: values.length };
+
+      // A small context in the same session: no progress at all.
+      const before = lsp.mark();
+      const smallUri = pathToFileURL(path.join(small, 'Dockerfile')).toString();
+      await lsp.open(smallUri, 'FROM alpine\nCOPY . /app\n');
+      await lsp.analysed(smallUri, { from: before, timeoutMs: 30_000 });
+      await assert.rejects(lsp.waitFor('window/workDoneProgress/create', () => true, { from: before, timeoutMs: 300 }), /no window\/workDoneProgress\/create/);
+    } finally {
+      await lsp.shutdown();
+      closeAllConnections();
+    }
+
+    // The CLI on a terminal (a pty from script(1)): the line, rewritten in place and erased at the end.
+    const env = { ...process.env, ...NO_DAEMON, LAYERLENS_CACHE_DIR: path.join(base, '.cache-cli') };
+    const onTty = (dir: string): string => {
+      const r = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} analyze ${JSON.stringify(path.join(dir, 'Dockerfile'))}`, '/dev/null'], { env, encoding: 'utf8', timeout: 120_000 });
+      assert.strictEqual(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    const tty = onTty(big);
+    assert.match(tty, /\r\x1b\[Klayerlens: reading the build context: [\d,]+ entries \(\d+\.\d s\)/);
+    const erased = tty.slice(tty.lastIndexOf('\r\x1b[K') + 4);
+    assert.ok(!erased.startsWith('layerlens: reading') && erased.includes('COPY . /app'), `the line is erased before the result: ${JSON.stringify(erased.slice(0, 80))}`);
+    assert.doesNotMatch(onTty(small), /reading the build context/, 'a quick walk shows nothing');
+    // Not a terminal (a pipe, as in CI): no progress line, stderr stays clean.
+    const piped = spawnSync(process.execPath, [BIN, 'analyze', path.join(big, 'Dockerfile'), '--json'], { env, encoding: 'utf8', timeout: 120_000 });
+    assert.strictEqual(piped.status, 0, piped.stderr);
+    assert.strictEqual(piped.stderr, '');
+    assert.strictEqual((JSON.parse(piped.stdout) as { steps: { instruction: string }[] }).steps.length, 2);
   });
 });

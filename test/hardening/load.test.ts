@@ -33,6 +33,8 @@ describe('hardening 7.4: load', function () {
     await Promise.all(ws.uris.map((uri) => ws.lsp.analysed(uri, { from: mark, timeoutMs: 300_000 })));
     const openAllMs = performance.now() - t0;
     const s0 = await ws.stats();
+    // The 50 Dockerfiles share one folder and one .dockerignore (none): one walk and one watcher, not 50.
+    assert.deepStrictEqual([s0.contextWalks, s0.contextWatchers], [1, 1], 'context walks and watchers');
 
     // Requests under load: edits on a few documents, the event burst, hovers and hints on all of them.
     const latencies: number[] = [];
@@ -71,7 +73,7 @@ describe('hardening 7.4: load', function () {
     const lat = latencySummary(latencies);
     Object.assign(figures, {
       documents: DOCS, images: 1000, buildCacheRecords: 2000, daemon: 'generated (fake daemon on a unix socket)',
-      openAndAnalyseAllMs: Math.round(openAllMs),
+      openAndAnalyseAllMs: Math.round(openAllMs), contextWalks: s0.contextWalks, contextWatchers: s0.contextWatchers,
       requestLatencyMs: lat,
       eventsSent: pushed, eventsReceived: events, refreshes, analysesAfterBurst: analyses,
       peakRssMiB: Math.round(mem.peakRss / 1048576),

@@ -119,8 +119,8 @@ export class FakeBackend implements AnalysisBackend {
     return this.ignorePath;
   }
 
-  hashStats(): { filesRead: number; bytesRead: number } {
-    return { filesRead: 0, bytesRead: 0 };
+  contextStats(): { filesRead: number; bytesRead: number; walks: number; watchers: number } {
+    return { filesRead: 0, bytesRead: 0, walks: 0, watchers: 0 };
   }
 
   async daemonInfo(): Promise<DaemonInfo> {

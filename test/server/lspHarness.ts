@@ -12,7 +12,10 @@ import {
   ShutdownRequest,
   StreamMessageReader,
   StreamMessageWriter,
+  WorkDoneProgress,
+  WorkDoneProgressCreateRequest,
   type ClientCapabilities,
+  type WorkDoneProgressCreateParams,
   type InitializeResult,
   type ProtocolConnection,
   type PublishDiagnosticsParams,
@@ -70,6 +73,13 @@ export class TestClient {
       return null;
     });
     this.client.onRequest('client/registerCapability', () => null);
+    // Work-done progress the server starts (clients that declare window.workDoneProgress): recorded as
+    // 'window/workDoneProgress/create' and then '$/progress' ({ token, value: begin | report | end }).
+    this.client.onRequest(WorkDoneProgressCreateRequest.method, (p: WorkDoneProgressCreateParams) => {
+      this.record(WorkDoneProgressCreateRequest.method, p);
+      this.client.onProgress(WorkDoneProgress.type, p.token, (value) => this.record('$/progress', { token: p.token, value }));
+      return null;
+    });
     this.client.listen();
   }
 
@@ -86,6 +96,11 @@ export class TestClient {
   /** Drops the messages seen so far (long sessions: the record would otherwise grow with every analysis). */
   forget(): void {
     this.seen.length = 0;
+  }
+
+  /** Every message `method` seen so far (from index `from`), in order. */
+  messages<T>(method: string, from = 0): T[] {
+    return this.seen.slice(from).filter((s) => s.method === method).map((s) => s.params as T);
   }
 
   /** Index to pass as `from` so that only messages after this point count. */

@@ -51,6 +51,21 @@ describe('docker/snapshot: loadDaemonSnapshot (fake daemon)', () => {
     assert.strictEqual(fake.count('GET /system/df?type=build-cache'), 1);
   });
 
+  it('starts from ping + version the caller already has: none asked again; unreachable asks nothing at all', async () => {
+    const c = clientFor(fake);
+    const known = await c.info();
+    const before = fake.requests.length;
+    const s = await loadDaemonSnapshot(c, { info: known });
+    assert.strictEqual(s.daemon.version, '99.0-fake');
+    assert.deepStrictEqual(fake.requests.slice(before).filter((r) => r === 'GET /_ping' || r === 'GET /version'), []);
+    assert.strictEqual(s.images.size, 3);
+    const mark = fake.requests.length;
+    const down = await loadDaemonSnapshot(c, { info: { reachable: false, host: c.host, version: null, apiVersion: null, error: 'did not answer GET /_ping within 1 s' } });
+    assert.strictEqual(down.daemon.reachable, false);
+    assert.strictEqual(down.daemon.error, 'did not answer GET /_ping within 1 s');
+    assert.deepStrictEqual(fake.requests.slice(mark), [], 'a daemon known to be unreachable is asked nothing more');
+  });
+
   it('inspect and history are fetched once per image ID across snapshots', async () => {
     const c = clientFor(fake);
     await loadDaemonSnapshot(c);

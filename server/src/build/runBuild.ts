@@ -145,7 +145,7 @@ export async function runBuild(analyzer: Analyzer, req: BuildRequestOptions, lis
     // The Dockerfile must be in the tar (the daemon reads it from there): when it lies outside the context, or
     // BuildKit's .dockerignore excludes it, it goes in under a name of its own, as the CLI does.
     const entries = index.sentEntries();
-    let dockerfileName = index.dockerfileRel;
+    let dockerfileName = index.dockerfileRelOf(req.dockerfile);
     const extraFiles: Array<{ name: string; content: Buffer; mode: number }> = [];
     if (dockerfileName === null || !entries.some((e) => e.rel === dockerfileName)) {
       const content = Buffer.from(await fs.readFile(req.dockerfile));

@@ -50,6 +50,18 @@ export interface ContextIndexOptions {
    * pass over the content. Default: ['perm'] for builder 'classic' (docker CLI ≥ 24), none for 'buildkit'.
    */
   readonly tarVariants?: readonly TarModeVariant[];
+  /**
+   * A full walk that lasts more than half a second reports here: entries found so far every quarter second, then
+   * once with `done` (only when something was reported before). Quick walks report nothing.
+   */
+  readonly onWalkProgress?: (p: WalkProgress) => void;
+}
+
+export interface WalkProgress {
+  readonly contextDir: string;
+  readonly entries: number;
+  readonly elapsedMs: number;
+  readonly done: boolean;
 }
 
 export interface Disposable {
@@ -117,6 +129,7 @@ export class ContextIndex implements ContextView {
   private walkProblems: WalkProblem[] = [];
   private hashProblems = new Map<string, string>();
   private watchers = new Set<Disposable>();
+  private fullWalks = 0;
 
   private constructor(contextDir: string, dockerfilePath: string | null, hashCache: HashCache, opts: ContextIndexOptions) {
     this.contextDir = contextDir;
@@ -138,6 +151,35 @@ export class ContextIndex implements ContextView {
     // The walk waits on lstat calls (libuv threads) while the persisted hashes are parsed (main thread).
     await Promise.all([cache.loadPersisted(), idx.refresh()]);
     return idx;
+  }
+
+  /**
+   * Which walk a Dockerfile sees in a context, as a key: Dockerfiles with the same key see the same entries and can
+   * share one index (one walk, one watcher, one hash cache). `dockerfilePath` is what to open that index with: null
+   * when the Dockerfile changes nothing in the walk, the Dockerfile itself when it does — BuildKit's
+   * `<Dockerfile>.dockerignore` in effect, a Dockerfile outside the context (its own ignore file is watched there), or
+   * for the classic builder a .dockerignore that matches the Dockerfile (the CLI force-includes it, the daemon then
+   * deletes it). Costs a stat or two (and, classic with a .dockerignore, reading it): asked before every analysis.
+   */
+  static async walkIdentity(contextDir: string, dockerfilePath: string | null, opts: Pick<ContextIndexOptions, 'builder' | 'ignoreFlavor' | 'daemonIgnoreFlavor'> = {}): Promise<{ key: string; dockerfilePath: string | null }> {
+    const ctx = path.resolve(contextDir);
+    const df = dockerfilePath ? path.resolve(ctx, dockerfilePath) : null;
+    const own = { key: `dockerfile\0${df ?? ''}`, dockerfilePath: df };
+    const shared = { key: 'shared', dockerfilePath: null };
+    if (df === null) return shared;
+    const dfRel = relInside(ctx, df);
+    if (dfRel === null) return own;
+    const builder = opts.builder ?? 'buildkit';
+    const loc = await findDockerignore(ctx, df, { builder });
+    if (loc?.kind === 'dockerfile') return own;
+    if (builder === 'buildkit' || loc === null) return shared;
+    let rules: IgnoreRule[];
+    try {
+      rules = (await loadDockerignore(loc)).rules;
+    } catch {
+      rules = [];
+    }
+    return classicRules(rules, opts, dfRel, true).dockerfileMatters ? own : shared;
   }
 
   // ---- read access ----
@@ -187,10 +229,25 @@ export class ContextIndex implements ContextView {
 
   /** Context-relative Dockerfile path, or null when there is none or it lies outside the context. */
   get dockerfileRel(): string | null {
-    if (!this.dockerfilePath) return null;
-    const rel = path.relative(this.contextDir, this.dockerfilePath);
-    if (rel === '' || rel.startsWith('..' + path.sep) || rel === '..' || path.isAbsolute(rel)) return null;
-    return normRel(rel);
+    return this.dockerfilePath ? relInside(this.contextDir, this.dockerfilePath) : null;
+  }
+
+  /**
+   * Context-relative path of `dockerfile` (absolute), or null when it lies outside the context: for an index shared
+   * by several Dockerfiles (opened without one), each asks with its own.
+   */
+  dockerfileRelOf(dockerfile: string): string | null {
+    return relInside(this.contextDir, path.resolve(dockerfile));
+  }
+
+  /** Full walks of the context so far (the first one included). */
+  get walks(): number {
+    return this.fullWalks;
+  }
+
+  /** File watchers open on this context. */
+  get watcherCount(): number {
+    return this.watchers.size;
   }
 
   /** Classic-builder caveats (e.g. a Dockerfile outside the context makes the CLI rewrite .dockerignore). */
@@ -374,37 +431,38 @@ export class ContextIndex implements ContextView {
     } catch {
       this.rules = [];
     }
-    const flavor = this.opts.ignoreFlavor ?? 'patternmatcher';
-    const base = new IgnoreMatcher(this.rules, { flavor });
-    this.removeSet = new Set();
     if (this.builder === 'classic') {
-      // docker CLI TrimBuildFilesFromExcludes: keep .dockerignore and the Dockerfile in the sent context.
-      const keep: string[] = [];
-      const dfRel = this.dockerfileRel;
-      if (base.legacyMatches('.dockerignore')) keep.push('.dockerignore');
-      if (dfRel !== null && base.legacyMatches(dfRel)) keep.push(dfRel);
-      this.walkMatcher = keep.length > 0 ? base.withExceptions(keep) : base;
-      // The daemon then deletes them when its own check matches (only if a .dockerignore was sent).
-      if (this.ignoreLoc !== null) {
-        const daemonFlavor = this.opts.daemonIgnoreFlavor ?? 'patternmatcher';
-        const daemon = daemonFlavor === flavor ? base : new IgnoreMatcher(this.rules, { flavor: daemonFlavor });
-        for (const f of ['.dockerignore', ...(dfRel !== null ? [dfRel] : [])]) {
-          if (daemonFlavor === 'legacy' ? daemon.legacyMatches(f) : daemon.matchesOrParentMatches(f)) this.removeSet.add(f);
-        }
-      }
+      const c = classicRules(this.rules, this.opts, this.dockerfileRel, this.ignoreLoc !== null);
+      this.walkMatcher = c.walkMatcher;
+      this.removeSet = c.removeSet;
     } else {
-      this.walkMatcher = base;
+      this.walkMatcher = new IgnoreMatcher(this.rules, { flavor: this.opts.ignoreFlavor ?? 'patternmatcher' });
+      this.removeSet = new Set();
     }
   }
 
   /** Full re-walk (re-reads the ignore file). Hashes stay cached by stat key. */
   async refresh(): Promise<void> {
+    this.fullWalks++;
     await this.loadIgnore();
-    const res = await walkContext(this.contextDir, {
-      matcher: this.walkMatcher,
-      maxEntries: this.opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
-      concurrency: this.opts.walkConcurrency,
-    });
+    const report = this.opts.onWalkProgress;
+    let reported = false;
+    const t0 = performance.now();
+    let res;
+    try {
+      res = await walkContext(this.contextDir, {
+        matcher: this.walkMatcher,
+        maxEntries: this.opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
+        concurrency: this.opts.walkConcurrency,
+        ...(report ? { onProgress: (entries: number, elapsedMs: number) => {
+          reported = true;
+          report({ contextDir: this.contextDir, entries, elapsedMs, done: false });
+        } } : {}),
+      });
+    } finally {
+      // Also when the walk failed (too large, unreadable root): whoever showed progress must close it.
+      if (report && reported) report({ contextDir: this.contextDir, entries: res?.entries.size ?? 0, elapsedMs: performance.now() - t0, done: true });
+    }
     this.store = res.entries;
     this.keys = [...res.entries.keys()];
     this.ordered = res.entries;
@@ -660,4 +718,38 @@ export class ContextIndex implements ContextView {
   dispose(): void {
     for (const d of [...this.watchers]) d.dispose();
   }
+}
+
+/** `file` relative to `contextDir` in our form, or null when it is the context itself or lies outside it. */
+function relInside(contextDir: string, file: string): string | null {
+  const rel = path.relative(contextDir, file);
+  if (rel === '' || rel.startsWith('..' + path.sep) || rel === '..' || path.isAbsolute(rel)) return null;
+  return normRel(rel);
+}
+
+/**
+ * The classic builder's view of a .dockerignore: the docker CLI (TrimBuildFilesFromExcludes) keeps .dockerignore and
+ * the Dockerfile in the sent context by adding exceptions, and the daemon deletes them after unpacking when its own
+ * check matches (only if a .dockerignore was sent). `dockerfileMatters`: the Dockerfile's path changed either.
+ */
+function classicRules(rules: IgnoreRule[], opts: Pick<ContextIndexOptions, 'ignoreFlavor' | 'daemonIgnoreFlavor'>, dfRel: string | null, ignoreFileSent: boolean): { walkMatcher: IgnoreMatcher; removeSet: Set<string>; dockerfileMatters: boolean } {
+  const flavor = opts.ignoreFlavor ?? 'patternmatcher';
+  const base = new IgnoreMatcher(rules, { flavor });
+  const keep: string[] = [];
+  if (base.legacyMatches('.dockerignore')) keep.push('.dockerignore');
+  const keepDockerfile = dfRel !== null && base.legacyMatches(dfRel);
+  if (keepDockerfile) keep.push(dfRel);
+  const removeSet = new Set<string>();
+  let removeDockerfile = false;
+  if (ignoreFileSent) {
+    const daemonFlavor = opts.daemonIgnoreFlavor ?? 'patternmatcher';
+    const daemon = daemonFlavor === flavor ? base : new IgnoreMatcher(rules, { flavor: daemonFlavor });
+    const removes = (f: string): boolean => (daemonFlavor === 'legacy' ? daemon.legacyMatches(f) : daemon.matchesOrParentMatches(f));
+    if (removes('.dockerignore')) removeSet.add('.dockerignore');
+    if (dfRel !== null && removes(dfRel)) {
+      removeSet.add(dfRel);
+      removeDockerfile = true;
+    }
+  }
+  return { walkMatcher: keep.length > 0 ? base.withExceptions(keep) : base, removeSet, dockerfileMatters: keepDockerfile || removeDockerfile };
 }

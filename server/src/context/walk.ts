@@ -25,6 +25,12 @@ export interface WalkOptions {
   readonly maxEntries?: number;
   /** Accepted for compatibility; the walk runs its fs calls synchronously in time slices (see Walker). */
   readonly concurrency?: number;
+  /**
+   * Told the entries found so far every 250 ms once the walk has lasted `progressAfterMs` (default 500): never for a
+   * quick walk. A huge context takes seconds; the editor and the CLI say so rather than look stuck.
+   */
+  readonly onProgress?: (entries: number, elapsedMs: number) => void;
+  readonly progressAfterMs?: number;
 }
 
 export interface WalkResult {
@@ -127,7 +133,7 @@ class Walker {
   private queue: Job[] = [];
   private head = 0;
 
-  constructor(private readonly root: string, opts: WalkOptions) {
+  constructor(private readonly root: string, private readonly opts: WalkOptions) {
     this.matcher = opts.matcher && !opts.matcher.isEmpty ? opts.matcher : null;
     this.max = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
   }
@@ -141,31 +147,43 @@ class Walker {
   }
 
   /** Run the queue until it drains; rejects with the first error thrown (ContextTooLargeError). */
-  run(first: Job): Promise<void> {
+  async run(first: Job): Promise<void> {
+    const onProgress = this.opts.onProgress;
+    const t0 = performance.now();
+    // A timer rather than a count: the walk yields to the event loop between slices, so it fires on time.
+    const after = this.opts.progressAfterMs ?? 500;
+    const timer = onProgress ? setInterval(() => {
+      const elapsed = performance.now() - t0;
+      if (elapsed >= after) onProgress(this.count, elapsed);
+    }, 250) : null;
     this.queue.push(first);
-    return new Promise<void>((resolve, reject) => {
-      const slice = (): void => {
-        const until = performance.now() + SLICE_MS;
-        try {
-          while (this.head < this.queue.length) {
-            const job = this.queue[this.head++]!;
-            if (this.head > 4096 && this.head * 2 > this.queue.length) {
-              this.queue = this.queue.slice(this.head);
-              this.head = 0;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const slice = (): void => {
+          const until = performance.now() + SLICE_MS;
+          try {
+            while (this.head < this.queue.length) {
+              const job = this.queue[this.head++]!;
+              if (this.head > 4096 && this.head * 2 > this.queue.length) {
+                this.queue = this.queue.slice(this.head);
+                this.head = 0;
+              }
+              if (job.kind === 'stat') this.stat(job.node, job.state);
+              else this.readdir(job.node, job.state);
+              if (performance.now() >= until) break;
             }
-            if (job.kind === 'stat') this.stat(job.node, job.state);
-            else this.readdir(job.node, job.state);
-            if (performance.now() >= until) break;
+          } catch (e) {
+            reject(e instanceof Error ? e : new Error(String(e)));
+            return;
           }
-        } catch (e) {
-          reject(e instanceof Error ? e : new Error(String(e)));
-          return;
-        }
-        if (this.head < this.queue.length) setImmediate(slice);
-        else resolve();
-      };
-      slice();
-    });
+          if (this.head < this.queue.length) setImmediate(slice);
+          else resolve();
+        };
+        slice();
+      });
+    } finally {
+      if (timer) clearInterval(timer);
+    }
   }
 
   private readdir(node: Node, state: MatchState | undefined): void {

@@ -37,6 +37,11 @@ export interface SnapshotOptions {
   readonly details?: boolean;
   /** Fetch build cache records (default true). */
   readonly buildCache?: boolean;
+  /**
+   * Ping + version already asked for by the caller (the language server asks before every analysis, to choose the
+   * builder). Used instead of asking again: a daemon that stalls would otherwise cost a second time-out in a row.
+   */
+  readonly info?: DaemonInfo;
 }
 
 
@@ -107,13 +112,19 @@ export async function loadDaemonSnapshot(client: DaemonClient, opts: SnapshotOpt
     images, childrenByParent, imageByTag, inspects, histories, buildCache, buildCacheError, buildCacheById, imagesError,
   });
 
+  // A daemon known to be unreachable is not asked anything more (each request would wait for its own time-out).
+  if (opts.info && !opts.info.reachable) return finish(opts.info);
   // The image list is asked for together with ping + version: one round trip less before the details can start.
   const listP = client.listImages({ all: true }).then((l) => ({ list: l, error: null }), (e: unknown) => ({ list: null, error: e }));
   let info: DaemonInfo;
-  try {
-    info = await client.info();
-  } catch (e) {
-    info = { reachable: false, host: client.host, version: null, apiVersion: null, error: errorText(e) };
+  if (opts.info) {
+    info = opts.info;
+  } else {
+    try {
+      info = await client.info();
+    } catch (e) {
+      info = { reachable: false, host: client.host, version: null, apiVersion: null, error: errorText(e) };
+    }
   }
   if (!info.reachable) return finish(info);
 

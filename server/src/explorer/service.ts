@@ -136,6 +136,13 @@ export class ExplorerService {
         dockerfile: tie && model ? { uri: tie.uri, model, target: targetIndex, steps: tie.steps } : null,
       });
       const state = this.stateFor(inspect, rows);
+      if (state.filesDone && state.filesError !== null) {
+        // The last read failed (the daemon went away mid-export…): opening again is the retry, not a replay of
+        // that error — otherwise the image stays unreadable until its panel is closed, daemon back or not.
+        state.files = null;
+        state.filesError = null;
+        state.filesDone = false;
+      }
       const info: ExplorerImageInfo = {
         id: inspect.id,
         repoTags: inspect.repoTags.map((t) => sanitise(t, 512)),

@@ -16,9 +16,12 @@ export interface Disposable {
   dispose(): void;
 }
 
-export interface HashStats {
+export interface ContextStats {
   readonly filesRead: number;
   readonly bytesRead: number;
+  /** Full walks of build contexts, and file watchers open on them (shared by Dockerfiles that see the same walk). */
+  readonly walks: number;
+  readonly watchers: number;
 }
 
 export interface ContextKey {
@@ -36,7 +39,7 @@ export interface AnalysisBackend {
   contextFacts(key: ContextKey): ContextFacts | null;
   /** Absolute path of the ignore file in effect for that context, or null when there is none. */
   ignoreFilePath(key: ContextKey): string | null;
-  hashStats(): HashStats;
+  contextStats(): ContextStats;
   daemonInfo(): Promise<DaemonInfo>;
   daemonEvents(onEvent: (e: DaemonEvent) => void, onStatus: (s: EventStreamStatus) => void): Disposable;
   /** Package-cache bytes in the layers of built RUN steps (best effort, may read image layers). */
@@ -75,20 +78,24 @@ export function analyzerBackend(analyzer: Analyzer): AnalysisBackend {
       const ignoreRel = ignore ? path.relative(idx.contextDir, ignore).split(path.sep).join('/') : null;
       return {
         entries: idx.entries,
-        dockerfileRel: idx.dockerfileRel,
+        dockerfileRel: idx.dockerfileRelOf(key.dockerfile),
         dockerignoreRel: ignoreRel !== null && !ignoreRel.startsWith('..') ? ignoreRel : null,
         builder: idx.builder,
       };
     },
     ignoreFilePath: (key) => indexOf(key)?.dockerignoreFile?.path ?? null,
-    hashStats: () => {
+    contextStats: () => {
       let filesRead = 0;
       let bytesRead = 0;
+      let walks = 0;
+      let watchers = 0;
       for (const idx of allIndexes(analyzer)) {
         filesRead += idx.hashCache.stats.filesRead;
         bytesRead += idx.hashCache.stats.bytesRead;
+        walks += idx.walks;
+        watchers += idx.watcherCount;
       }
-      return { filesRead, bytesRead };
+      return { filesRead, bytesRead, walks, watchers };
     },
     daemonInfo: () => analyzer.client.info(),
     daemonEvents: (onEvent, onStatus) => analyzer.client.events(DAEMON_EVENT_FILTERS, onEvent, onStatus),
@@ -104,19 +111,27 @@ export function analyzerBackend(analyzer: Analyzer): AnalysisBackend {
   };
 }
 
-/** Indexes whose opening finished, per analyzer, so that reads stay synchronous (hovers and hints answer from memory). */
-const settled = new WeakMap<Analyzer, ContextIndex[]>();
+/**
+ * Indexes whose opening finished, per analyzer and by the analyzer's index key, so that reads stay synchronous
+ * (hovers and hints answer from memory).
+ */
+const settled = new WeakMap<Analyzer, ReadonlyMap<string, ContextIndex>>();
 
 async function settleIndexes(analyzer: Analyzer): Promise<void> {
-  settled.set(analyzer, await analyzer.contextIndexes());
+  const m = new Map<string, ContextIndex>();
+  for (const key of analyzer.indexKeys()) {
+    const idx = await analyzer.indexByKey(key);
+    if (idx) m.set(key, idx);
+  }
+  settled.set(analyzer, m);
 }
 
-function allIndexes(analyzer: Analyzer): ContextIndex[] {
-  return settled.get(analyzer) ?? [];
+function allIndexes(analyzer: Analyzer): Iterable<ContextIndex> {
+  return settled.get(analyzer)?.values() ?? [];
 }
 
+/** The index this Dockerfile's last analysis used (several Dockerfiles may share it). */
 function findIndex(analyzer: Analyzer, key: ContextKey): ContextIndex | null {
-  const ctx = path.resolve(key.contextDir);
-  const df = path.resolve(key.dockerfile);
-  return allIndexes(analyzer).find((i) => i.contextDir === ctx && i.dockerfilePath === df && i.builder === key.builder) ?? null;
+  const k = analyzer.indexKeyFor(key.contextDir, key.dockerfile, key.builder);
+  return k === null ? null : (settled.get(analyzer)?.get(k) ?? null);
 }

@@ -4,7 +4,8 @@
 
 import * as path from 'path';
 import { fileURLToPath } from 'url';
-import type { ClientCapabilities, Connection, Diagnostic, TextDocuments } from 'vscode-languageserver';
+import type { ClientCapabilities, Connection, Diagnostic, TextDocuments, WorkDoneProgressServerReporter } from 'vscode-languageserver';
+import type { WalkProgress } from '../context/contextIndex';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { Analyzer } from '../analyze';
 import { closeAllConnections } from '../docker/daemonClient';
@@ -72,6 +73,8 @@ export class Session {
   private readonly cacheBytesMemo = new Map<string, Partial<Record<string, number>>>();
   private lastStatus = '';
   private readonly loggedProblems = new Map<string, string>();
+  /** Context walks that last more than a moment, shown as LSP work-done progress (by context folder). */
+  private readonly walkProgress = new Map<string, Promise<WorkDoneProgressServerReporter | null>>();
   private counters = { analyses: 0, contextChanges: 0 };
   private disposed = false;
 
@@ -116,12 +119,16 @@ export class Session {
   stats(): ServerStats {
     let filesRead = 0;
     let bytesRead = 0;
+    let walks = 0;
+    let watchers = 0;
     let events = 0;
     let refreshes = 0;
     for (const e of this.backends.values()) {
-      const h = e.backend.hashStats();
+      const h = e.backend.contextStats();
       filesRead += h.filesRead;
       bytesRead += h.bytesRead;
+      walks += h.walks;
+      watchers += h.watchers;
       events += e.watch.events;
       refreshes += e.watch.refreshes;
     }
@@ -130,6 +137,8 @@ export class Session {
       contextFilesHashed: filesRead,
       contextBytesHashed: bytesRead,
       contextChanges: this.counters.contextChanges,
+      contextWalks: walks,
+      contextWatchers: watchers,
       daemonEvents: events,
       daemonRefreshes: refreshes,
       rssBytes: process.memoryUsage().rss,
@@ -208,6 +217,7 @@ export class Session {
           buildArgs: settings.buildArgs,
           builder: key.builder,
           dockerfileText: text,
+          daemonInfo: info,
         });
         report = result.report;
         this.logContextProblems(key.contextDir, result.contextProblems);
@@ -367,13 +377,40 @@ export class Session {
     for (const uri of this.watches.get(k)?.uris ?? []) this.schedule(uri, 'context', 0);
   }
 
+  /**
+   * A huge context takes seconds to walk: `window/workDoneProgress` (VS Code shows it in the status bar; other
+   * editors in their own way) from half a second on, with the entries found so far, ended when the walk is.
+   * Clients without work-done progress get nothing (the library hands back a reporter that sends nothing).
+   */
+  private contextWalkProgress(p: WalkProgress): void {
+    const message = `${p.entries.toLocaleString('en-US')} entries so far in ${p.contextDir}`;
+    const shown = this.walkProgress.get(p.contextDir);
+    if (p.done) {
+      this.walkProgress.delete(p.contextDir);
+      void shown?.then((r) => r?.done());
+      return;
+    }
+    if (shown) {
+      void shown.then((r) => r?.report(message));
+      return;
+    }
+    this.walkProgress.set(p.contextDir, this.connection.window.createWorkDoneProgress().then((r) => {
+      r.begin('Layer Lens: reading the build context', undefined, message);
+      return r;
+    }, () => null));
+  }
+
   // ---- the daemon ----
 
   private backendFor(settings: LayerLensSettings): BackendEntry {
     const host = settings.dockerHost;
     const existing = this.backends.get(host);
     if (existing) return existing;
-    const backend = this.opts.backendFactory?.(settings) ?? analyzerBackend(new Analyzer({ env: this.opts.env ?? process.env, hostSetting: host || null }));
+    const backend = this.opts.backendFactory?.(settings) ?? analyzerBackend(new Analyzer({
+      env: this.opts.env ?? process.env,
+      hostSetting: host || null,
+      onContextWalk: (p) => this.contextWalkProgress(p),
+    }));
     const entry: BackendEntry = {
       host,
       backend,
