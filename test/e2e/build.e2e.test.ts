@@ -60,8 +60,7 @@ describe('VS Code end-to-end: Layer Lens: Build Image', function () {
     session = await openE2ESession(tools, vsix, workspace, { 'layerLens.buildNetwork': 'none' }, { DOCKER_BUILDKIT: undefined });
     wb = session.wb;
     // From the explorer (Quick Open's file search can lag on a loaded machine); a double click pins the tab.
-    await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'Dockerfile' }).first().dblclick();
-    await wb.page.locator('.tabs-container .tab.active', { hasText: 'Dockerfile' }).waitFor({ state: 'visible', timeout: UI_DEADLINE_MS });
+    await wb.openFromExplorer('Dockerfile', { pin: true, deadlineMs: UI_DEADLINE_MS });
     // The analysis has run once the FROM line has its inlay hint: the prediction the build will be checked against.
     await wb.waitForLines('the prediction on FROM', (ls) => ls.some((l) => l.startsWith('FROM ') && /cached/.test(l)), 2 * WORKBENCH_DEADLINE_MS);
     step('workbench loaded, Dockerfile analysed');

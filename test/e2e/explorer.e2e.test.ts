@@ -77,7 +77,7 @@ describe('Layer Explorer in VS Code (code-server + packaged .vsix)', function ()
       if (m.type() === 'error') consoleErrors.push(`${m.text()} @ ${m.location().url}`);
     });
     step('workbench loaded');
-    await openFromExplorer(wb, 'Dockerfile');
+    await wb.openFromExplorer('Dockerfile');
     // The language server must have analysed the Dockerfile before it can tell which image it produced.
     await wb.waitForLines('the Dockerfile', (ls) => ls.some((l) => l.startsWith('RUN rm /app/big.bin')), WORKBENCH_DEADLINE_MS);
     // The extension's status bar item: it is active, so its commands are in the palette (a palette opened before
@@ -229,7 +229,7 @@ describe('Layer Explorer in VS Code (code-server + packaged .vsix)', function ()
     await filter.fill('big');
     await explorer().locator('#files-status').filter({ hasText: 'matching “big”' }).waitFor({ state: 'visible', timeout: DATA_DEADLINE_MS });
     // The Dockerfile opened in the panel's group hides the panel: its webview is discarded (no retained context).
-    await openFromExplorer(w, 'Dockerfile');
+    await w.openFromExplorer('Dockerfile');
     await waitUntil('the explorer webview to be gone', () => w.page.locator('iframe.webview').count(), (n) => n === 0, UI_DEADLINE_MS);
     await w.page.locator('.tabs-container .tab', { hasText: 'Layers:' }).first().click();
     await waitUntil('the COPY row selected again', async () => (await layerRow(/COPY/).getAttribute('aria-selected', { timeout: 1000 }).catch(() => null)) ?? 'absent', (v) => v === 'true', UI_DEADLINE_MS);
@@ -280,16 +280,6 @@ describe('Layer Explorer in VS Code (code-server + packaged .vsix)', function ()
     await w.screenshot('explorer-after-reload');
   });
 });
-
-/**
- * Opens a workspace file by clicking it in the Explorer view (into the active editor group). Quick Open would need
- * the file search, which can take longer than its deadline when the shared machine is loaded.
- */
-async function openFromExplorer(w: Workbench, name: string): Promise<void> {
-  await w.page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first().click();
-  await w.page.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ state: 'visible', timeout: WORKBENCH_DEADLINE_MS });
-  await w.editorLines().first().waitFor({ state: 'visible', timeout: WORKBENCH_DEADLINE_MS });
-}
 
 /** Class names of the editor overlays (line decorations, selection) drawn at the line starting with `prefix`. */
 async function overlayClassesAt(w: Workbench, prefix: string): Promise<string[]> {

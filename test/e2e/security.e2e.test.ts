@@ -71,8 +71,7 @@ describe('VS Code end-to-end security: the Layer Explorer webview in Chromium', 
     wb = session.wb;
     wb.page.on('request', (r) => requests.push(recordRequest(r)));
     wb.page.on('console', (m) => consoleMessages.push(`${m.type()}: ${m.text()} @ ${m.location().url}:${m.location().lineNumber}`));
-    await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'Dockerfile' }).first().click();
-    await wb.page.locator('.tabs-container .tab.active', { hasText: 'Dockerfile' }).waitFor({ state: 'visible', timeout: WORKBENCH_DEADLINE_MS });
+    await wb.openFromExplorer('Dockerfile');
     await wb.statusBarItem(/Docker/).first().waitFor({ state: 'visible', timeout: WORKBENCH_DEADLINE_MS });
     await wb.runCommand('Layer Lens: Open Layer Explorer');
     const rows = (await explorerFrame(wb.page)).locator('#layers-body tr');
@@ -277,8 +276,7 @@ describe('VS Code end-to-end security: Restricted Mode (a folder that is not tru
       true,
     );
     wb = session.wb;
-    await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'Dockerfile' }).first().dblclick();
-    await wb.page.locator('.tabs-container .tab.active', { hasText: 'Dockerfile' }).waitFor({ state: 'visible', timeout: WORKBENCH_DEADLINE_MS });
+    await wb.openFromExplorer('Dockerfile', { pin: true });
     step('workbench loaded, Dockerfile open');
   });
 

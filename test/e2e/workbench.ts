@@ -68,6 +68,20 @@ export class Workbench {
     await this.editorLines().first().waitFor({ state: 'visible', timeout: UI_DEADLINE_MS });
   }
 
+  /**
+   * Opens a workspace file by clicking it in the Explorer view (into the active editor group; `pin` double-clicks so
+   * the tab is not a preview). Quick Open would need the file search, which can take longer than its deadline when the
+   * shared machine is loaded.
+   */
+  async openFromExplorer(name: string, opts: { readonly pin?: boolean; readonly deadlineMs?: number } = {}): Promise<void> {
+    const row = this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+    if (opts.pin) await row.dblclick();
+    else await row.click();
+    const deadline = opts.deadlineMs ?? WORKBENCH_DEADLINE_MS;
+    await this.page.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ state: 'visible', timeout: deadline });
+    await this.editorLines().first().waitFor({ state: 'visible', timeout: deadline });
+  }
+
   /** The rendered lines of the active text editor (inlay hints are part of their text). */
   editorLines(): Locator {
     return this.page.locator('.editor-instance .monaco-editor .view-lines .view-line');
