@@ -13,7 +13,7 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { compareGo, goClean, goMatch } from './goPath';
+import { compareGo, containsWildcards, goClean, goMatch } from './goPath';
 import { IgnoreMatcher } from './dockerignore';
 
 /** Go os.FileMode bits (fsutil sends `uint32(fi.Mode())`). */
@@ -80,6 +80,15 @@ export function goFileMode(stMode: number): number {
   return m >>> 0;
 }
 
+/** filepath.Match with its error ignored, as fsutil does: a malformed pattern matches nothing. */
+function matches(pattern: string, name: string): boolean {
+  try {
+    return goMatch(pattern, name);
+  } catch {
+    return false;
+  }
+}
+
 /** fsutil prefix.Match: (matches, partial) where partial means the pattern is deeper than the name. */
 function prefixMatch(pattern: string, name: string): { m: boolean; partial: boolean } {
   const depth = name.split('/').length - 1;
@@ -88,13 +97,7 @@ function prefixMatch(pattern: string, name: string): { m: boolean; partial: bool
     pattern = pattern.split('/').slice(0, depth + 1).join('/');
     partial = true;
   }
-  let m = false;
-  try {
-    m = goMatch(pattern, name);
-  } catch {
-    m = false; // Go ignores the error and treats it as no match
-  }
-  return { m, partial };
+  return { m: matches(pattern, name), partial };
 }
 
 /**
@@ -106,7 +109,7 @@ export function followLinks(root: string, paths: readonly string[]): string[] | 
   const readSymlink = (p: string, allowWildcard: boolean): string[] | null => {
     const real = path.join(root, p);
     const base = path.posix.basename(p);
-    if (allowWildcard && /[*?[]/.test(base.replace(/\\./g, ''))) {
+    if (allowWildcard && containsWildcards(base)) {
       let names: string[];
       try {
         names = fs.readdirSync(path.dirname(real));
@@ -115,13 +118,7 @@ export function followLinks(root: string, paths: readonly string[]): string[] | 
       }
       const out: string[] = [];
       for (const n of names) {
-        let ok = false;
-        try {
-          ok = goMatch(base, n);
-        } catch {
-          ok = false;
-        }
-        if (ok) out.push(...(readSymlink(path.posix.join(path.posix.dirname(p), n), false) ?? []));
+        if (matches(base, n)) out.push(...(readSymlink(path.posix.join(path.posix.dirname(p), n), false) ?? []));
       }
       return out;
     }

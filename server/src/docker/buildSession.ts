@@ -100,8 +100,9 @@ function varintField(field: number, v: bigint | number): Buffer[] {
   return v === 0 || v === 0n ? [] : [varint(field << 3), varint(v)];
 }
 
-function bytesField(field: number, b: Buffer): Buffer[] {
-  return b.length === 0 ? [] : [varint((field << 3) | 2), varint(b.length), b];
+/** A length-delimited field; empty strings and bytes are left out (proto3 defaults), messages never are. */
+function bytesField(field: number, b: Buffer, always = false): Buffer[] {
+  return b.length === 0 && !always ? [] : [varint((field << 3) | 2), varint(b.length), b];
 }
 
 export function encodeStat(s: SyncStat): Buffer {
@@ -121,7 +122,7 @@ export function encodeStat(s: SyncStat): Buffer {
 export function encodePacket(type: number, opts: { stat?: SyncStat; id?: number; data?: Buffer } = {}): Buffer {
   return Buffer.concat([
     ...varintField(1, type),
-    ...(opts.stat ? [varint((2 << 3) | 2), ...(() => { const b = encodeStat(opts.stat); return [varint(b.length), b]; })()] : []),
+    ...(opts.stat ? bytesField(2, encodeStat(opts.stat), true) : []),
     ...varintField(3, opts.id ?? 0),
     ...bytesField(4, opts.data ?? Buffer.alloc(0)),
   ]);
