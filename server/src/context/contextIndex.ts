@@ -44,7 +44,6 @@ export interface ContextIndexOptions {
   /** Hash cache folder; null disables persistence; default `$LAYERLENS_CACHE_DIR` / XDG cache. */
   readonly cacheDir?: string | null;
   readonly hashConcurrency?: number;
-  readonly walkConcurrency?: number;
   /**
    * Classic tarsum variants to compute whenever a file is read anyway, so a later classicSourceHash needs no second
    * pass over the content. Default: ['perm'] for builder 'classic' (docker CLI ≥ 24), none for 'buildkit'.
@@ -453,7 +452,6 @@ export class ContextIndex implements ContextView {
       res = await walkContext(this.contextDir, {
         matcher: this.walkMatcher,
         maxEntries: this.opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
-        concurrency: this.opts.walkConcurrency,
         ...(report ? { onProgress: (entries: number, elapsedMs: number) => {
           reported = true;
           report({ contextDir: this.contextDir, entries, elapsedMs, done: false });
@@ -566,7 +564,7 @@ export class ContextIndex implements ContextView {
 
     if (e.kind === 'dir' && !(wasDir && this.store.has(rel))) {
       // A directory that is new to us: walk it.
-      const sub = await walkSubtree(this.contextDir, rel, own.state, { matcher: this.walkMatcher, concurrency: this.opts.walkConcurrency });
+      const sub = await walkSubtree(this.contextDir, rel, own.state, { matcher: this.walkMatcher });
       if (implicit && sub.entries.size === 0) {
         this.pruneImplicitAncestors(rel);
         return;

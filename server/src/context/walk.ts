@@ -23,8 +23,6 @@ export interface WalkOptions {
   readonly matcher?: IgnoreMatcher | null;
   /** Fail with ContextTooLargeError past this many entries (default 2,000,000). */
   readonly maxEntries?: number;
-  /** Accepted for compatibility; the walk runs its fs calls synchronously in time slices (see Walker). */
-  readonly concurrency?: number;
   /**
    * Told the entries found so far every 250 ms once the walk has lasted `progressAfterMs` (default 500): never for a
    * quick walk. A huge context takes seconds; the editor and the CLI say so rather than look stuck.
