@@ -306,10 +306,36 @@ function releaseDirs(dirs: Iterable<string>): void {
   }
 }
 
-/** Removes every tracked tag and temp dir. Safe to call repeatedly. */
+/** When this process loaded the harness: images made dangling after it are this run's leftovers. */
+const RUN_STARTED_MS = Date.now();
+
+/**
+ * Removes the dangling images this run created. Rebuilding a tag leaves the image it named before untagged (every
+ * scenario does that), and removing the tag at the end does not reach it: without this, each run of the suite left
+ * hundreds of images behind, and every daemon call that lists images (ours, `docker images`, BuildKit's disk usage)
+ * grew slower run after run. Images created before the run, and dangling ones still used (a child, a container), stay.
+ */
+async function removeOwnDanglingImages(): Promise<void> {
+  if (keepArtifacts() || !fs.existsSync(DOCKER_CLI)) return;
+  const listed = await docker(['images', '--no-trunc', '-f', 'dangling=true', '--format', '{{.ID}} {{.CreatedAt}}'], { allowFailure: true, timeoutMs: 60_000 }).catch(() => null);
+  if (!listed || listed.exitCode !== 0) return;
+  const ids = listed.stdout.split('\n').flatMap((line) => {
+    // CreatedAt: "2026-11-27 21:35:02 +0000 UTC"; a second of slack for clocks that truncate.
+    const m = /^(sha256:[0-9a-f]{64}) (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) ([+-]\d\d)(\d\d)/.exec(line.trim());
+    if (!m) return [];
+    const created = Date.parse(`${m[2]}T${m[3]}${m[4]}:${m[5]}`);
+    return created >= Math.floor(RUN_STARTED_MS / 1000) * 1000 - 1000 ? [m[1]!] : [];
+  });
+  for (let i = 0; i < ids.length; i += 200) {
+    await docker(['rmi', ...ids.slice(i, i + 200)], { allowFailure: true, timeoutMs: 300_000 }).catch(() => undefined);
+  }
+}
+
+/** Removes every tracked tag and temp dir, then the dangling images the run left. Safe to call repeatedly. */
 export async function cleanupAll(): Promise<void> {
   await releaseTags([...trackedTags]);
   releaseDirs([...trackedDirs]);
+  await removeOwnDanglingImages();
 }
 
 // Last resort: whatever a run leaves tracked is removed when the process exits.
