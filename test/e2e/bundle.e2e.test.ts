@@ -3,7 +3,7 @@
 // An ssh:// daemon host exercises dockerode's ssh2, whose native parts (cpu-features, sshcrypto.node) are not
 // bundled: it must load its pure-JavaScript fallbacks and report the host unreachable, not crash.
 import * as assert from 'assert';
-import { spawn, type ChildProcess } from 'child_process';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -150,6 +150,58 @@ describe('packaged .vsix and its bundled language server', function () {
     assert.strictEqual(status.state, 'unreachable', JSON.stringify(status));
     assert.strictEqual(status.host, 'ssh://nobody@127.0.0.1:1');
     assert.match(status.reason ?? '', /ECONNREFUSED|refused/i, JSON.stringify(status));
+  });
+});
+
+describe('the CLI bundle as npm installs it (bin/layerlens.js beside dist/cli.js, no out/)', function () {
+  this.timeout(240_000);
+  let pkg = '';
+
+  before(async function () {
+    // The CLI bundle as `npm run bundle` makes it (the .vsix may come prebuilt from LAYERLENS_E2E_VSIX).
+    const bundled = spawnSync(process.execPath, ['esbuild.mjs', '--production', '--only=cli'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.strictEqual(bundled.status, 0, bundled.stderr);
+    pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-clipkg-'));
+    fs.mkdirSync(path.join(pkg, 'bin'));
+    fs.copyFileSync(path.join(REPO_ROOT, 'bin', 'layerlens.js'), path.join(pkg, 'bin', 'layerlens.js'));
+    fs.cpSync(path.join(REPO_ROOT, 'dist'), path.join(pkg, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') });
+    fs.mkdirSync(path.join(pkg, 'ctx'));
+    fs.writeFileSync(path.join(pkg, 'ctx', 'Dockerfile'), 'FROM busybox\nCOPY app.txt /app/\nRUN true\n');
+    fs.writeFileSync(path.join(pkg, 'ctx', 'app.txt'), 'hello\n');
+  });
+
+  after(function () {
+    if (pkg) fs.rmSync(pkg, { recursive: true, force: true });
+  });
+
+  it('runs from the bundle through a V8 code cache it writes once, rejects a damaged one and rewrites it', function () {
+    const cacheDir = path.join(pkg, 'cache');
+    // A daemon that is not there: the analysis is the context's alone, quick and the same every time.
+    const env = { ...process.env, LAYERLENS_CACHE_DIR: cacheDir, DOCKER_HOST: `unix://${path.join(pkg, 'no-daemon.sock')}`, DOCKER_CONTEXT: '' };
+    const analyze = (): string => {
+      const r = spawnSync(process.execPath, [path.join(pkg, 'bin', 'layerlens.js'), 'analyze', path.join(pkg, 'ctx', 'Dockerfile'), '--json'], { env, cwd: pkg, encoding: 'utf8', timeout: 60_000 });
+      assert.strictEqual(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    const codeCaches = (): string[] => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).filter((f) => /^cli-code-[0-9a-f]+\.v8$/.test(f)) : []);
+
+    const first = analyze();
+    const report = JSON.parse(first) as { daemon: { reachable: boolean }; steps: { instruction: string; size: { bytes: number | null } }[] };
+    assert.strictEqual(report.daemon.reachable, false);
+    assert.deepStrictEqual(report.steps.map((st) => st.instruction), ['FROM', 'COPY', 'RUN']);
+    assert.strictEqual(report.steps[1]!.size.bytes, 6);
+    const caches = codeCaches();
+    assert.strictEqual(caches.length, 1, 'one code cache written by the first run');
+    const file = path.join(cacheDir, caches[0]!);
+    const written = fs.statSync(file);
+    assert.ok(written.size > 10_000, `code cache of ${written.size} bytes`);
+
+    assert.strictEqual(analyze(), first, 'the same report when loaded from the code cache');
+    assert.strictEqual(fs.statSync(file).mtimeMs, written.mtimeMs, 'an accepted cache is not rewritten');
+
+    fs.writeFileSync(file, Buffer.alloc(4096, 7));
+    assert.strictEqual(analyze(), first, 'a damaged code cache is only a slower start');
+    assert.ok(fs.statSync(file).size > 10_000, 'and is replaced by a good one');
   });
 });
 
