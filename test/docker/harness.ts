@@ -310,10 +310,12 @@ function releaseDirs(dirs: Iterable<string>): void {
 const RUN_STARTED_MS = Date.now();
 
 /**
- * Removes the dangling images this run created. Rebuilding a tag leaves the image it named before untagged (every
- * scenario does that), and removing the tag at the end does not reach it: without this, each run of the suite left
- * hundreds of images behind, and every daemon call that lists images (ours, `docker images`, BuildKit's disk usage)
- * grew slower run after run. Images created before the run, and dangling ones still used (a child, a container), stay.
+ * Removes the dangling images created since this run started. Rebuilding a tag leaves the image it named before
+ * untagged (every scenario does that), and removing the tag at the end does not reach it: without this, each run of
+ * the suite left hundreds of images behind, and every daemon call that lists images (ours, `docker images`,
+ * BuildKit's disk usage) grew slower run after run. On a shared daemon this also takes another client's dangling
+ * images of the same minutes (unreferenced by definition). Older images, and dangling ones still used (a child, a
+ * container), stay.
  */
 async function removeOwnDanglingImages(): Promise<void> {
   if (keepArtifacts() || !fs.existsSync(DOCKER_CLI)) return;
