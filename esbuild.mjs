@@ -2,6 +2,7 @@
 //   client/src/extension.ts → dist/client.js   (VS Code extension host; `vscode` is provided at run time)
 //   server/src/server.ts    → dist/server.js   (language server, started by the client over IPC, or `--stdio`)
 //   server/src/cli.ts       → dist/cli.js      (`layerlens` from a terminal; bin/layerlens.js prefers it)
+//   server/src/context/hashWorker.ts → dist/hashWorker.js  (hashing threads of the server and the CLI)
 //   webview/src/main.ts     → dist/webview/explorer.js  (Layer Explorer webview: browser, IIFE, toolkit bundled in)
 //   webview/src/explorer.css → dist/webview/explorer.css
 //
@@ -102,10 +103,12 @@ const entries = [
   // The server runs in VS Code's Node (20 from 1.91 on), or under any editor's `node` (package.json engines.node >=20).
   { name: 'server', entry: 'server/src/server.ts', outfile: 'dist/server.js', target: 'node20', external: nativeOptional },
   { name: 'cli', entry: 'server/src/cli.ts', outfile: 'dist/cli.js', target: 'node20', external: nativeOptional },
+  // The hashing threads the server and the CLI start (context/hashPool.ts looks for it beside itself, i.e. in dist/).
+  { name: 'hashWorker', entry: 'server/src/context/hashWorker.ts', outfile: 'dist/hashWorker.js', target: 'node20', lazyImports: false },
   // The webview runs in VS Code's Chromium: no Node, no `vscode`. The only thing the panel's CSP lets it load.
   { name: 'webview', entry: 'webview/src/main.ts', outfile: 'dist/webview/explorer.js', target: 'chrome108', platform: 'browser', format: 'iife' },
   { name: 'webview', entry: 'webview/src/explorer.css', outfile: 'dist/webview/explorer.css', target: 'chrome108', platform: 'browser' },
-].filter((e) => only === null || only.has(e.name));
+].filter((e) => only === null || only.has(e.name) || (e.name === 'hashWorker' && (only.has('server') || only.has('cli'))));
 
 function options(e) {
   return {
@@ -123,7 +126,7 @@ function options(e) {
     keepNames: true,
     legalComments: production ? 'none' : 'inline',
     metafile: true,
-    plugins: e.platform === 'browser' ? [] : [lazyImportPlugin],
+    plugins: e.platform === 'browser' || e.lazyImports === false ? [] : [lazyImportPlugin],
     logLevel: 'warning',
     define: { 'process.env.NODE_ENV': production ? '"production"' : '"development"' },
   };

@@ -4,6 +4,7 @@
 // bundled: it must load its pure-JavaScript fallbacks and report the host unreachable, not crash.
 import * as assert from 'assert';
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -30,7 +31,7 @@ const ALLOWED = [
   /^extension\/(readme|changelog)\.md$/i,
   /^extension\/LICENSE(\.txt)?$/,
   /^extension\/images\/icon\.png$/,
-  /^extension\/dist\/(client|server)\.js$/,
+  /^extension\/dist\/(client|server|hashWorker)\.js$/,
   /^extension\/dist\/proto\/[^/]+\.proto$/,
   /^extension\/dist\/webview\/[^/]+\.(js|css)$/,
 ];
@@ -58,7 +59,7 @@ describe('packaged .vsix and its bundled language server', function () {
     const names = zipEntries(vsix).map((e) => e.name);
     const unexpected = names.filter((n) => !ALLOWED.some((re) => re.test(n)));
     assert.deepStrictEqual(unexpected, [], `unexpected files in the .vsix: ${unexpected.join(', ')}`);
-    for (const required of ['extension/package.json', 'extension/dist/client.js', 'extension/dist/server.js']) {
+    for (const required of ['extension/package.json', 'extension/dist/client.js', 'extension/dist/server.js', 'extension/dist/hashWorker.js']) {
       assert.ok(names.includes(required), `${required} missing from the .vsix (${names.join(', ')})`);
     }
     const size = fs.statSync(vsix).size;
@@ -202,6 +203,29 @@ describe('the CLI bundle as npm installs it (bin/layerlens.js beside dist/cli.js
     fs.writeFileSync(file, Buffer.alloc(4096, 7));
     assert.strictEqual(analyze(), first, 'a damaged code cache is only a slower start');
     assert.ok(fs.statSync(file).size > 10_000, 'and is replaced by a good one');
+  });
+
+  it('ships a self-contained hashing thread (dist/hashWorker.js) that answers the pool\'s jobs', async function () {
+    const file = path.join(pkg, 'ctx', 'app.txt');
+    const { Worker } = await import('worker_threads');
+    const worker = new Worker(path.join(pkg, 'dist', 'hashWorker.js'));
+    try {
+      const reply = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.postMessage({ id: 7, abs: file, expectedSize: 6, headers: ['hdr'] });
+      });
+      const sha = (s: string): string => crypto.createHash('sha256').update(s).digest('hex');
+      assert.deepStrictEqual(reply, {
+        id: 7,
+        sha256: sha('hello\n'),
+        tars: [sha('hdrhello\n')],
+        total: 6,
+        after: { size: 6, mtimeMs: fs.statSync(file).mtimeMs, ino: fs.statSync(file).ino },
+      });
+    } finally {
+      await worker.terminate();
+    }
   });
 });
 
