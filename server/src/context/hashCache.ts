@@ -11,7 +11,7 @@ import { promises as fsp } from 'fs';
 import { promisify } from 'util';
 import * as os from 'os';
 import * as path from 'path';
-import { HashPool, PoolUnavailable } from './hashPool';
+import { HashPool, POOL_OUTSTANDING, PoolUnavailable } from './hashPool';
 import { Semaphore } from './pool';
 import { ContextEntry } from './types';
 
@@ -69,7 +69,7 @@ interface FileRecord {
 export interface HashCacheOptions {
   /** Directory for the persisted cache; null disables persistence; default defaultCacheDir(). */
   readonly cacheDir?: string | null;
-  /** Files hashed at once (default 12). */
+  /** Files read at once on the main thread (default 12); batches for the hashing threads are bounded by the pool. */
   readonly concurrency?: number;
 }
 
@@ -311,7 +311,7 @@ export class HashCache {
       if (again && sameKey(again, entry) && tar.every((t) => again.tar[t.key] !== undefined)) return again;
       if (tar.every((t) => res.tar[t.key] !== undefined)) return res;
     }
-    const p = this.sem.run(() => this.read(rel, entry, tar, pool));
+    const p = this.read(rel, entry, tar, pool);
     this.inflight.set(rel, p);
     try {
       return await p;
@@ -339,6 +339,8 @@ export class HashCache {
   async hashManySettled(items: ReadonlyArray<{ rel: string; entry: ContextEntry; tar?: readonly TarsumRequest[] }>): Promise<Array<FileHashes | Error>> {
     const out = new Array<FileHashes | Error>(items.length);
     const pool = this.poolFor(items);
+    // Reads here are bounded by the semaphore (a buffer each); files for the threads cost a small message each.
+    const workers = pool ? POOL_OUTSTANDING : this.concurrency;
     let next = 0;
     const worker = async (): Promise<void> => {
       for (let i = next++; i < items.length; i = next++) {
@@ -349,7 +351,7 @@ export class HashCache {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(workers, items.length) }, worker));
     return out;
   }
 
@@ -372,31 +374,35 @@ export class HashCache {
   }
 
   private async read(rel: string, entry: ContextEntry, tar: readonly TarsumRequest[], pool: HashPool | null): Promise<FileHashes> {
-    const abs = path.join(this.contextDir, rel);
-    // The caller's lstat is the version we expect; fstat after reading proves the content belongs to it. That
-    // keeps small files at four fs calls (open, read, fstat, close), which dominates hashing many small files.
+    // The caller's lstat is the version we expect; the fstat after reading proves the content belongs to it.
     let expected: FileStatKey = entry;
-    const buf = this.buffers.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
-    try {
-      for (let attempt = 0; ; attempt++) {
-        const result = await this.readOnce(abs, rel, entry, expected, tar, buf, pool);
-        if (result.stable || attempt >= 2) return result.hashes;
-        expected = result.after; // changed since the lstat, or while we read: read again
-      }
-    } finally {
-      this.buffers.push(buf);
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.readOnce(rel, entry, expected, tar, pool);
+      if (result.stable || attempt >= 2) return result.hashes;
+      expected = result.after; // changed since the lstat, or while we read: read again
     }
   }
 
+  /** One read on this thread, bounded by the semaphore, with one of the reused buffers. */
+  private readLocally(abs: string, expectedSize: number, headers: readonly string[]): Promise<ReadResult> {
+    return this.sem.run(async () => {
+      const buf = this.buffers.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+      try {
+        return await readHere(abs, expectedSize, headers, buf);
+      } finally {
+        this.buffers.push(buf);
+      }
+    });
+  }
+
   private async readOnce(
-    abs: string,
     rel: string,
     entry: ContextEntry,
     expected: FileStatKey,
     tar: readonly TarsumRequest[],
-    buf: Buffer,
     pool: HashPool | null,
   ): Promise<{ stable: boolean; after: FileStatKey; hashes: FileHashes }> {
+    const abs = path.join(this.contextDir, rel);
     const prev = this.records.get(rel);
     // Keep tarsums already known for this exact file version; compute the missing ones in the same pass.
     const known: Record<string, string> = prev && sameKey(prev, expected) ? { ...prev.tar } : {};
@@ -411,7 +417,7 @@ export class HashCache {
         if (!(e instanceof PoolUnavailable)) throw e; // the file's own error, as reading it here would give
       }
     }
-    read ??= await readHere(abs, expected.size, wanted.map((t) => t.header), buf);
+    read ??= await this.readLocally(abs, expected.size, wanted.map((t) => t.header));
     this.stats.filesRead++;
     this.stats.bytesRead += read.total;
     const { after, total, sha256 } = read;

@@ -31,8 +31,14 @@ export interface HashResult {
 
 export type HashReply = ({ readonly id: number } & HashResult) | { readonly id: number; readonly error: { readonly message: string; readonly code?: string } };
 
-/** Jobs queued per thread, so that none idles between our event-loop turns. */
-const PER_THREAD = 4;
+/**
+ * Jobs a thread may hold, sent in messages of up to BATCH: one message per file cost more than hashing a small
+ * file (20,000 round trips), so a thread gets files by the dozen and never idles between our event-loop turns.
+ */
+const PER_THREAD = 128;
+const BATCH = 32;
+/** Files worth having in flight at once from one batch of HashCache (fills every thread). */
+export const POOL_OUTSTANDING = 256;
 /** Threads close after this long without work (an editor re-hashes in bursts; a CLI run exits anyway). */
 const IDLE_MS = 10_000;
 
@@ -54,6 +60,7 @@ export class HashPool {
   private nextId = 1;
   private broken = false;
   private idleTimer: NodeJS.Timeout | null = null;
+  private pumpQueued = false;
 
   /** @param size threads (default: the CPUs, at most 4) */
   constructor(private readonly size = Math.max(1, Math.min(4, os.availableParallelism?.() ?? os.cpus().length))) {}
@@ -80,7 +87,14 @@ export class HashPool {
         return;
       }
       this.queue.push({ job: { id: this.nextId++, abs, expectedSize, headers }, resolve, reject });
-      this.pump();
+      // Jobs asked for in the same turn go out together.
+      if (!this.pumpQueued) {
+        this.pumpQueued = true;
+        queueMicrotask(() => {
+          this.pumpQueued = false;
+          this.pump();
+        });
+      }
     });
   }
 
@@ -95,13 +109,22 @@ export class HashPool {
       this.idleTimer = null;
     }
     if (this.threads.length === 0 && this.queueHead < this.queue.length && !this.start()) return;
-    for (const t of this.threads) {
-      while (t.inFlight.size < PER_THREAD && this.queueHead < this.queue.length) {
-        const p = this.queue[this.queueHead]!;
-        this.queue[this.queueHead++] = undefined as unknown as Pending;
-        t.inFlight.set(p.job.id, p);
-        if (t.inFlight.size === 1) t.worker.ref();
-        t.worker.postMessage(p.job);
+    // Round-robin by batch, so that a short queue is shared rather than all given to the first thread.
+    for (let sent = true; sent && this.queueHead < this.queue.length; ) {
+      sent = false;
+      for (const t of this.threads) {
+        const room = Math.min(BATCH, PER_THREAD - t.inFlight.size, this.queue.length - this.queueHead);
+        if (room <= 0) continue;
+        const batch: HashJob[] = [];
+        for (let i = 0; i < room; i++) {
+          const p = this.queue[this.queueHead]!;
+          this.queue[this.queueHead++] = undefined as unknown as Pending;
+          t.inFlight.set(p.job.id, p);
+          batch.push(p.job);
+        }
+        t.worker.ref(); // busy: the process waits for it
+        t.worker.postMessage(batch);
+        sent = true;
       }
     }
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
@@ -124,7 +147,7 @@ export class HashPool {
       const { Worker: WorkerClass } = require('worker_threads') as typeof import('worker_threads');
       for (let i = 0; i < this.size; i++) {
         const thread: Thread = { worker: new WorkerClass(script), inFlight: new Map() };
-        thread.worker.on('message', (m: HashReply) => this.settle(thread, m));
+        thread.worker.on('message', (replies: HashReply[]) => this.settle(thread, replies));
         thread.worker.on('error', (e) => this.fail(new PoolUnavailable(`hashing thread failed: ${e.message}`), true));
         thread.worker.on('exit', (code) => {
           if (this.threads.includes(thread)) this.fail(new PoolUnavailable(`hashing thread exited (${code})`), true);
@@ -139,13 +162,15 @@ export class HashPool {
     }
   }
 
-  private settle(thread: Thread, m: HashReply): void {
-    const p = thread.inFlight.get(m.id);
-    if (!p) return;
-    thread.inFlight.delete(m.id);
+  private settle(thread: Thread, replies: readonly HashReply[]): void {
+    for (const m of replies) {
+      const p = thread.inFlight.get(m.id);
+      if (!p) continue;
+      thread.inFlight.delete(m.id);
+      if ('error' in m) p.reject(Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
+      else p.resolve(m);
+    }
     if (thread.inFlight.size === 0) thread.worker.unref();
-    if ('error' in m) p.reject(Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
-    else p.resolve(m);
     this.pump();
   }
 

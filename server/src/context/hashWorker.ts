@@ -1,4 +1,4 @@
-// A hashing thread of HashPool (hashPool.ts): reads one file at a time, synchronously (this thread has nothing else
+// A hashing thread of HashPool (hashPool.ts): reads the files of each batch one at a time, synchronously (this thread has nothing else
 // to do), into one reused buffer, and answers with the sha256 of its content, the requested tarsums (a header string
 // hashed before the content) and the file's fstat after the read. Bundled as dist/hashWorker.js beside the bundles
 // that start it (esbuild.mjs).
@@ -13,15 +13,16 @@ const NONBLOCK = (fs.constants as { O_NONBLOCK?: number }).O_NONBLOCK;
 const buf = Buffer.allocUnsafeSlow(CHUNK);
 const port = parentPort!;
 
-port.on('message', (job: HashJob) => {
-  let reply: HashReply;
-  try {
-    reply = hashFile(job);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    reply = { id: job.id, error: { message: err?.message ?? String(e), ...(err?.code ? { code: err.code } : {}) } };
-  }
-  port.postMessage(reply);
+// A batch of files in, a batch of answers out (one message each way per batch).
+port.on('message', (jobs: HashJob[]) => {
+  port.postMessage(jobs.map((job): HashReply => {
+    try {
+      return hashFile(job);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      return { id: job.id, error: { message: err?.message ?? String(e), ...(err?.code ? { code: err.code } : {}) } };
+    }
+  }));
 });
 
 function hashFile(job: HashJob): HashReply {
