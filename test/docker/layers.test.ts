@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { DaemonClient, closeAllConnections } from '../../server/src/docker';
+import { DaemonClient, closeAllConnections, loadDaemonSnapshot } from '../../server/src/docker';
 import { EXPLORER_TIMEOUT_MS, ExplorerService } from '../../server/src/explorer/service';
 import type { ExplorerOpenResult, ExplorerProgressParams } from '../../server/src/protocol';
 import { BASE_IMAGE, BASE_IMAGE_2, BUILDERS, describeDocker, docker, dockerBuild, ensureBaseImage, nonce, useDockerScope } from './harness';
@@ -159,6 +159,26 @@ describeDocker('layer explorer on the real daemon', function () {
         // Both builders' tests build the same instructions: either image is a right answer, the newest wins.
         const { stdout } = await docker(['image', 'inspect', '--format', '{{.Id}}', tag]);
         assert.ok(o.image!.id === stdout.trim() || o.layers.filter((r) => !r.base).length === 6, `found ${o.image!.id}`);
+      });
+
+      it('names the image by its current tags, also when its details come from the store (which keeps no tags)', async () => {
+        const fresh = DaemonClient.fromEnvironment({ cacheDir, timeoutMs: EXPLORER_TIMEOUT_MS });
+        await loadDaemonSnapshot(fresh, { buildCache: false }); // what the language server does first: fills the store
+        assert.ok(await fresh.imageDetails!.get(opened.image!.id), 'the store knows the image');
+        const extra = `${tag}-alias`;
+        await docker(['tag', tag, extra]);
+        try {
+          const again = new ExplorerService({ client: fresh, cacheDir });
+          const o = await again.open(opened.image!.id, null);
+          assert.strictEqual(o.error, null);
+          assert.deepStrictEqual([...o.image!.repoTags].sort(), [tag, extra].sort());
+          // Without a Dockerfile the base is found among the stored images that are tagged now.
+          const base = o.layers.filter((r) => r.base);
+          assert.ok(base.length >= 1 && base.every((r) => r.baseImage === BASE_IMAGE), JSON.stringify(base.map((r) => r.baseImage)));
+          again.dispose();
+        } finally {
+          await docker(['rmi', extra]);
+        }
       });
 
       it('layerlens layers: table, JSON, thresholds (exit 1 when one fails)', async () => {

@@ -125,8 +125,11 @@ export class ExplorerService {
         }
         id = found;
       }
-      // Inspect + history of this one image: the table must not wait for anything else.
-      const { inspect, history } = await this.details(id);
+      // Inspect + history of this one image: the table must not wait for anything else. Its tags are asked for now:
+      // they move between images without the ID changing, and the details store keeps none.
+      const [known, current] = await Promise.all([this.details(id), this.client.inspectImage(id).catch(() => null)]);
+      const { history } = known;
+      const inspect = current ?? known.inspect;
       const fromRef = model ? lineageOf(model, targetIndex)?.fromRef ?? null : null;
       const base = baseFromHistory(history, fromRef) ?? (await this.baseFromRef(fromRef, inspect)) ?? (await this.baseFromStore(inspect));
       const rows = layerRows({
@@ -259,19 +262,23 @@ export class ExplorerService {
   }
 
   /**
-   * BuildKit images name no parent, so `docker history` shows no base: look among the tagged images already known
-   * to the per-image store (no daemon call) for the longest proper layer prefix.
+   * BuildKit images name no parent, so `docker history` shows no base: look among the tagged images whose details
+   * the per-image store already holds for the longest proper layer prefix. The store keeps no tags (they move): the
+   * image list says which images are tagged now.
    */
   private async baseFromStore(image: ImageInspect): Promise<{ name: string; historyLength: number } | null> {
-    const known = this.client.imageDetails ? await this.client.imageDetails.all() : new Map();
+    if (!this.client.imageDetails) return null;
+    const [known, listed] = await Promise.all([this.client.imageDetails.all(), this.client.listImages().catch(() => [])]);
+    const tagsOf = new Map(listed.map((i) => [i.id, i.repoTags]));
     let best: { name: string; historyLength: number; layers: number } | null = null;
     for (const [id, d] of known) {
       const other = d.inspect;
+      const tags = tagsOf.get(id) ?? [];
       // Untagged images are the classic builder's intermediate steps of this very build, not a base.
-      if (id === image.id || other.repoTags.length === 0 || other.layers.length === 0 || other.layers.length >= image.layers.length) continue;
+      if (id === image.id || tags.length === 0 || other.layers.length === 0 || other.layers.length >= image.layers.length) continue;
       if (!other.layers.every((l: string, i: number) => image.layers[i] === l)) continue;
       if (!best || other.layers.length > best.layers) {
-        best = { name: sanitise(other.repoTags[0]!, 512), historyLength: d.history.length, layers: other.layers.length };
+        best = { name: sanitise(tags[0]!, 512), historyLength: d.history.length, layers: other.layers.length };
       }
     }
     return best ? { name: best.name, historyLength: best.historyLength } : null;
