@@ -213,16 +213,18 @@ describe('the CLI bundle as npm installs it (bin/layerlens.js beside dist/cli.js
       const reply = await new Promise<Record<string, unknown>>((resolve, reject) => {
         worker.once('message', resolve);
         worker.once('error', reject);
-        worker.postMessage({ id: 7, abs: file, expectedSize: 6, headers: ['hdr'] });
+        worker.postMessage({ id: 7, jobs: [{ abs: file, expectedSize: 6, headers: ['hdr'] }, { abs: `${file}.missing`, expectedSize: 1, headers: [] }] });
       });
       const sha = (s: string): string => crypto.createHash('sha256').update(s).digest('hex');
-      assert.deepStrictEqual(reply, {
-        id: 7,
+      const results = reply.results as Array<Record<string, unknown>>;
+      assert.strictEqual(reply.id, 7);
+      assert.deepStrictEqual(results[0], {
         sha256: sha('hello\n'),
         tars: [sha('hdrhello\n')],
         total: 6,
         after: { size: 6, mtimeMs: fs.statSync(file).mtimeMs, ino: fs.statSync(file).ino },
       });
+      assert.strictEqual((results[1]!.error as { code: string }).code, 'ENOENT');
     } finally {
       await worker.terminate();
     }

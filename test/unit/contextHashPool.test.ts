@@ -6,7 +6,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { HashCache } from '../../server/src/context/hashCache';
-import { HashPool, PoolUnavailable } from '../../server/src/context/hashPool';
+import { HashPool, PoolUnavailable, type HashResult } from '../../server/src/context/hashPool';
 import { statEntry } from '../../server/src/context/walk';
 import { ContextEntry } from '../../server/src/context/types';
 import { tmpDir, write } from './contextFixtures.test';
@@ -58,6 +58,21 @@ describe('context/hashPool', function () {
     assert.strictEqual(threads.stats.filesRead, files.length);
   });
 
+  it('files changed since their lstat: what a thread read is not remembered under the old stat, the main thread reads them again', async () => {
+    const files = await manyFiles();
+    const changed = [10, 500, 1100];
+    for (const i of changed) write(ctx, files[i]!.rel, `changed ${i}, longer than before ${'x'.repeat(100)}`);
+    const c = await HashCache.load(ctx, { cacheDir: null });
+    const r = await c.hashMany(files.map((f) => ({ rel: f.rel, entry: f.entry }))); // the stale entries
+    for (const i of changed) assert.strictEqual(r[i]!.sha256, sha(`changed ${i}, longer than before ${'x'.repeat(100)}`));
+    assert.strictEqual(c.stats.threadReads, files.length, 'all were first read on a thread');
+    assert.ok(c.stats.filesRead >= files.length + changed.length, 'the changed ones were read again here');
+    // Remembered under their current stat: asking with a fresh lstat reads nothing.
+    const before = c.stats.filesRead;
+    for (const i of changed) await c.contentHash(files[i]!.rel, (await statEntry(ctx, files[i]!.rel))!);
+    assert.strictEqual(c.stats.filesRead, before);
+  });
+
   it('small batches stay on the main thread', async () => {
     write(ctx, 'a', 'a');
     write(ctx, 'b', 'b');
@@ -79,22 +94,33 @@ describe('context/hashPool', function () {
     for (const [i, f] of files.entries()) if (i !== 5) assert.strictEqual((r[i] as { sha256: string }).sha256, sha(f.body), f.rel);
   });
 
-  it('closing the threads rejects what they held with PoolUnavailable; the pool starts again on the next file', async () => {
+  it('batches: one answer per file in order, a file\'s own error in its place; closing the threads rejects what they held, and the pool starts again', async () => {
     const files = await manyFiles();
+    fs.rmSync(path.join(ctx, files[9]!.rel));
     const pool = new HashPool(2);
     try {
-      const all = files.map((f) => pool.hash(path.join(ctx, f.rel), f.body.length, []).then((r) => r.sha256, (e: unknown) => e));
-      await new Promise((resolve) => setImmediate(resolve));
-      pool.dispose();
-      const settled = await Promise.all(all);
-      const unavailable = settled.filter((x) => x instanceof PoolUnavailable).length;
-      assert.ok(unavailable > 0, 'jobs still queued when the pool closed are handed back');
-      settled.forEach((x, i) => {
-        if (!(x instanceof PoolUnavailable)) assert.strictEqual(x, sha(files[i]!.body), files[i]!.rel);
+      const jobs = files.map((f) => ({ abs: path.join(ctx, f.rel), expectedSize: f.body.length, headers: [] as string[] }));
+      const first = await pool.hashBatch(jobs.slice(0, 40));
+      assert.strictEqual(first.length, 40);
+      first.forEach((r, i) => {
+        if (i === 9) {
+          assert.ok(r instanceof Error);
+          assert.strictEqual((r as NodeJS.ErrnoException).code, 'ENOENT');
+        } else {
+          assert.strictEqual((r as { sha256: string }).sha256, sha(files[i]!.body), files[i]!.rel);
+        }
       });
-      const again = await pool.hash(path.join(ctx, files[3]!.rel), files[3]!.body.length, ['x']);
-      assert.strictEqual(again.sha256, sha(files[3]!.body));
-      assert.deepStrictEqual(again.tars, [sha(Buffer.concat([Buffer.from('x'), files[3]!.body]))]);
+
+      const batches = [];
+      for (let i = 0; i < jobs.length; i += 32) batches.push(pool.hashBatch(jobs.slice(i, i + 32)).then((r) => r, (e: unknown) => e));
+      pool.dispose();
+      const settled = await Promise.all(batches);
+      assert.ok(settled.some((x) => x instanceof PoolUnavailable), 'batches still held when the pool closed are handed back');
+
+      const again = await pool.hashBatch([{ abs: path.join(ctx, files[3]!.rel), expectedSize: files[3]!.body.length, headers: ['x'] }]);
+      const r = again[0] as HashResult;
+      assert.strictEqual(r.sha256, sha(files[3]!.body));
+      assert.deepStrictEqual(r.tars, [sha(Buffer.concat([Buffer.from('x'), files[3]!.body]))]);
     } finally {
       pool.dispose();
     }

@@ -11,7 +11,7 @@ import { promises as fsp } from 'fs';
 import { promisify } from 'util';
 import * as os from 'os';
 import * as path from 'path';
-import { HashPool, POOL_OUTSTANDING, PoolUnavailable } from './hashPool';
+import { HashPool, POOL_BATCH, PoolUnavailable, type HashResult } from './hashPool';
 import { Semaphore } from './pool';
 import { ContextEntry } from './types';
 
@@ -298,7 +298,7 @@ export class HashCache {
    * sha256 of the file's content (and the requested tarsums), from the cache when the stat key matches, else by
    * streaming the file once. Concurrent calls for the same path share one read.
    */
-  async hash(rel: string, entry: ContextEntry, tar: readonly TarsumRequest[] = [], pool: HashPool | null = null): Promise<FileHashes> {
+  async hash(rel: string, entry: ContextEntry, tar: readonly TarsumRequest[] = []): Promise<FileHashes> {
     const r = this.records.get(rel);
     if (r && sameKey(r, entry) && tar.every((t) => r.tar[t.key] !== undefined)) {
       this.stats.hits++;
@@ -311,7 +311,7 @@ export class HashCache {
       if (again && sameKey(again, entry) && tar.every((t) => again.tar[t.key] !== undefined)) return again;
       if (tar.every((t) => res.tar[t.key] !== undefined)) return res;
     }
-    const p = this.read(rel, entry, tar, pool);
+    const p = this.read(rel, entry, tar);
     this.inflight.set(rel, p);
     try {
       return await p;
@@ -339,20 +339,72 @@ export class HashCache {
   async hashManySettled(items: ReadonlyArray<{ rel: string; entry: ContextEntry; tar?: readonly TarsumRequest[] }>): Promise<Array<FileHashes | Error>> {
     const out = new Array<FileHashes | Error>(items.length);
     const pool = this.poolFor(items);
-    // Reads here are bounded by the semaphore (a buffer each); files for the threads cost a small message each.
-    const workers = pool ? POOL_OUTSTANDING : this.concurrency;
+    const here = pool ? await this.hashOnThreads(pool, items, out) : items.map((_, i) => i);
     let next = 0;
     const worker = async (): Promise<void> => {
-      for (let i = next++; i < items.length; i = next++) {
+      for (let k = next++; k < here.length; k = next++) {
+        const it = items[here[k]!]!;
         try {
-          out[i] = await this.hash(items[i].rel, items[i].entry, items[i].tar ?? [], pool);
+          out[here[k]!] = await this.hash(it.rel, it.entry, it.tar ?? []);
         } catch (e) {
-          out[i] = e instanceof Error ? e : new Error(String(e));
+          out[here[k]!] = e instanceof Error ? e : new Error(String(e));
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(workers, items.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, here.length) }, worker));
     return out;
+  }
+
+  /**
+   * Hashes the batch's uncached files on the threads, POOL_BATCH files per message, and fills `out` with what they
+   * give. Returns the indices left for this thread: files that changed while a thread read them (read again here,
+   * with its retries), and every file the threads could not take.
+   */
+  private async hashOnThreads(pool: HashPool, items: ReadonlyArray<{ rel: string; entry: ContextEntry; tar?: readonly TarsumRequest[] }>, out: Array<FileHashes | Error>): Promise<number[]> {
+    const left: number[] = [];
+    const chunks: number[][] = [];
+    let chunk: number[] = [];
+    items.forEach((it, i) => {
+      const r = this.records.get(it.rel);
+      if (r && sameKey(r, it.entry) && (it.tar ?? []).every((t) => r.tar[t.key] !== undefined)) {
+        this.stats.hits++;
+        out[i] = r;
+        return;
+      }
+      chunk.push(i);
+      if (chunk.length === POOL_BATCH) {
+        chunks.push(chunk);
+        chunk = [];
+      }
+    });
+    if (chunk.length > 0) chunks.push(chunk);
+    await Promise.all(chunks.map(async (ids) => {
+      const plans = ids.map((i) => this.plan(items[i]!.rel, items[i]!.entry, items[i]!.tar ?? []));
+      let results: Array<HashResult | Error>;
+      try {
+        results = await pool.hashBatch(ids.map((i, k) => ({
+          abs: path.join(this.contextDir, items[i]!.rel),
+          expectedSize: items[i]!.entry.size,
+          headers: plans[k]!.wanted.map((t) => t.header),
+        })));
+      } catch (e) {
+        if (!(e instanceof PoolUnavailable)) throw e;
+        left.push(...ids);
+        return;
+      }
+      ids.forEach((i, k) => {
+        const r = results[k]!;
+        if (r instanceof Error) {
+          out[i] = r; // the file's own error, as reading it here would give
+          return;
+        }
+        this.stats.threadReads++;
+        const settled = this.settleRead(items[i]!.rel, items[i]!.entry, items[i]!.entry, plans[k]!, r);
+        if (settled.stable) out[i] = settled.hashes;
+        else left.push(i);
+      });
+    }));
+    return left;
   }
 
   /** The hashing threads when this batch is worth them (see POOL_MIN_BYTES), else null: the main thread hashes. */
@@ -373,11 +425,11 @@ export class HashCache {
     return null;
   }
 
-  private async read(rel: string, entry: ContextEntry, tar: readonly TarsumRequest[], pool: HashPool | null): Promise<FileHashes> {
+  private async read(rel: string, entry: ContextEntry, tar: readonly TarsumRequest[]): Promise<FileHashes> {
     // The caller's lstat is the version we expect; the fstat after reading proves the content belongs to it.
     let expected: FileStatKey = entry;
     for (let attempt = 0; ; attempt++) {
-      const result = await this.readOnce(rel, entry, expected, tar, pool);
+      const result = await this.readOnce(rel, entry, expected, tar);
       if (result.stable || attempt >= 2) return result.hashes;
       expected = result.after; // changed since the lstat, or while we read: read again
     }
@@ -400,40 +452,43 @@ export class HashCache {
     entry: ContextEntry,
     expected: FileStatKey,
     tar: readonly TarsumRequest[],
-    pool: HashPool | null,
   ): Promise<{ stable: boolean; after: FileStatKey; hashes: FileHashes }> {
-    const abs = path.join(this.contextDir, rel);
+    const plan = this.plan(rel, expected, tar);
+    const read = await this.readLocally(path.join(this.contextDir, rel), expected.size, plan.wanted.map((t) => t.header));
+    return this.settleRead(rel, entry, expected, plan, read);
+  }
+
+  /** Tarsums already known for this exact file version are kept; the missing ones are computed in the same pass. */
+  private plan(rel: string, expected: FileStatKey, tar: readonly TarsumRequest[]): { known: Record<string, string>; wanted: TarsumRequest[] } {
     const prev = this.records.get(rel);
-    // Keep tarsums already known for this exact file version; compute the missing ones in the same pass.
     const known: Record<string, string> = prev && sameKey(prev, expected) ? { ...prev.tar } : {};
-    const wanted = tar.filter((t) => known[t.key] === undefined);
-    let read: ReadResult | null = null;
-    if (pool) {
-      try {
-        const r = await pool.hash(abs, expected.size, wanted.map((t) => t.header));
-        read = { sha256: r.sha256, tars: r.tars, total: r.total, after: r.after };
-        this.stats.threadReads++;
-      } catch (e) {
-        if (!(e instanceof PoolUnavailable)) throw e; // the file's own error, as reading it here would give
-      }
-    }
-    read ??= await this.readLocally(abs, expected.size, wanted.map((t) => t.header));
+    return { known, wanted: tar.filter((t) => known[t.key] === undefined) };
+  }
+
+  /** What a read (here or on a thread) gives: remembered only when the file stayed the version expected around it. */
+  private settleRead(
+    rel: string,
+    entry: ContextEntry,
+    expected: FileStatKey,
+    plan: { known: Record<string, string>; wanted: readonly TarsumRequest[] },
+    read: ReadResult,
+  ): { stable: boolean; after: FileStatKey; hashes: FileHashes } {
     this.stats.filesRead++;
     this.stats.bytesRead += read.total;
     const { after, total, sha256 } = read;
     const stable = sameKey(expected, after) && total === after.size;
     const afterKey: FileStatKey = { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino };
     const computed: Record<string, string> = {};
-    wanted.forEach((t, i) => (computed[t.key] = read!.tars[i]!));
+    plan.wanted.forEach((t, i) => (computed[t.key] = read.tars[i]!));
     if (stable) {
       // Only results that belong to one stable version of the file are remembered. Tar headers were built from
       // the caller's stat, so their sums belong to the record only if that stat is the current one.
-      const rec: FileRecord = { ...afterKey, sha256, tar: known };
+      const rec: FileRecord = { ...afterKey, sha256, tar: plan.known };
       if (sameKey(entry, after)) Object.assign(rec.tar, computed);
       this.records.set(rel, rec);
       this.dirty = true;
     }
-    return { stable, after: afterKey, hashes: { sha256, tar: { ...known, ...computed } } };
+    return { stable, after: afterKey, hashes: { sha256, tar: { ...plan.known, ...computed } } };
   }
 
   /** Drop a path's record (e.g. the file was deleted). */

@@ -1,12 +1,12 @@
-// A hashing thread of HashPool (hashPool.ts): reads the files of each batch one at a time, synchronously (this thread has nothing else
-// to do), into one reused buffer, and answers with the sha256 of its content, the requested tarsums (a header string
-// hashed before the content) and the file's fstat after the read. Bundled as dist/hashWorker.js beside the bundles
-// that start it (esbuild.mjs).
+// A hashing thread of HashPool (hashPool.ts): reads the files of each batch one at a time, synchronously (this thread
+// has nothing else to do), into one reused buffer, and answers for each with the sha256 of its content, the requested
+// tarsums (a header string hashed before the content) and the file's fstat after the read. Bundled as
+// dist/hashWorker.js beside the bundles that start it (esbuild.mjs).
 
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { parentPort } from 'worker_threads';
-import type { HashJob, HashReply } from './hashPool';
+import type { BatchReply, BatchRequest, HashJob, HashResult } from './hashPool';
 
 const CHUNK = 1024 * 1024;
 const NONBLOCK = (fs.constants as { O_NONBLOCK?: number }).O_NONBLOCK;
@@ -14,18 +14,22 @@ const buf = Buffer.allocUnsafeSlow(CHUNK);
 const port = parentPort!;
 
 // A batch of files in, a batch of answers out (one message each way per batch).
-port.on('message', (jobs: HashJob[]) => {
-  port.postMessage(jobs.map((job): HashReply => {
-    try {
-      return hashFile(job);
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      return { id: job.id, error: { message: err?.message ?? String(e), ...(err?.code ? { code: err.code } : {}) } };
-    }
-  }));
+port.on('message', (req: BatchRequest) => {
+  const reply: BatchReply = {
+    id: req.id,
+    results: req.jobs.map((job) => {
+      try {
+        return hashFile(job);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        return { error: { message: err?.message ?? String(e), ...(err?.code ? { code: err.code } : {}) } };
+      }
+    }),
+  };
+  port.postMessage(reply);
 });
 
-function hashFile(job: HashJob): HashReply {
+function hashFile(job: HashJob): HashResult {
   // Non-blocking open: a file swapped for a FIFO since the walk would otherwise hold this thread forever (for a
   // regular file the flag changes nothing; the fstat after reading shows what was really read).
   const fd = fs.openSync(job.abs, NONBLOCK === undefined ? 'r' : fs.constants.O_RDONLY | NONBLOCK);
@@ -46,7 +50,6 @@ function hashFile(job: HashJob): HashReply {
     }
     const st = fs.fstatSync(fd);
     return {
-      id: job.id,
       sha256: content.digest('hex'),
       tars: tars.map((h) => h.digest('hex')),
       total,
