@@ -148,8 +148,8 @@ function snapshotEngine(into: string): Engine {
   const pkg = path.join(into, 'package');
   fs.cpSync(path.join(ROOT, 'bin'), path.join(pkg, 'bin'), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
-  fs.mkdirSync(path.join(pkg, 'dist'));
-  fs.copyFileSync(dist, path.join(pkg, 'dist', 'cli.js'));
+  // The whole dist/ as a package ships it: the CLI bundle loads dist/hashWorker.js and dist/proto/ beside itself.
+  fs.cpSync(path.join(ROOT, 'dist'), path.join(pkg, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') });
   const stamp = `bundle of ${new Date(fs.statSync(dist).mtimeMs).toISOString()}; out/ built ${new Date(builtAt).toISOString()}`;
   const override = process.env['LAYERLENS_BENCH_CLI'];
   if (override) return { cli: path.resolve(override), out: path.join(into, 'out'), note: `LAYERLENS_BENCH_CLI=${override}; ${stamp}` };
