@@ -299,16 +299,16 @@ export class HashCache {
    * streaming the file once. Concurrent calls for the same path share one read.
    */
   async hash(rel: string, entry: ContextEntry, tar: readonly TarsumRequest[] = []): Promise<FileHashes> {
-    const r = this.records.get(rel);
-    if (r && sameKey(r, entry) && tar.every((t) => r.tar[t.key] !== undefined)) {
+    const r = this.cached(rel, entry, tar);
+    if (r) {
       this.stats.hits++;
       return r;
     }
     const running = this.inflight.get(rel);
     if (running) {
       const res = await running;
-      const again = this.records.get(rel);
-      if (again && sameKey(again, entry) && tar.every((t) => again.tar[t.key] !== undefined)) return again;
+      const again = this.cached(rel, entry, tar);
+      if (again) return again;
       if (tar.every((t) => res.tar[t.key] !== undefined)) return res;
     }
     const p = this.read(rel, entry, tar);
@@ -318,6 +318,12 @@ export class HashCache {
     } finally {
       if (this.inflight.get(rel) === p) this.inflight.delete(rel);
     }
+  }
+
+  /** The record for this version of the file when it holds every requested tarsum. */
+  private cached(rel: string, entry: FileStatKey, tar: readonly TarsumRequest[]): FileRecord | undefined {
+    const r = this.records.get(rel);
+    return r && sameKey(r, entry) && tar.every((t) => r.tar[t.key] !== undefined) ? r : undefined;
   }
 
   /** Content sha256 only. */
@@ -338,8 +344,21 @@ export class HashCache {
   /** Like hashMany, but a file that cannot be read yields its Error instead of failing the batch. */
   async hashManySettled(items: ReadonlyArray<{ rel: string; entry: ContextEntry; tar?: readonly TarsumRequest[] }>): Promise<Array<FileHashes | Error>> {
     const out = new Array<FileHashes | Error>(items.length);
-    const pool = this.poolFor(items);
-    const here = pool ? await this.hashOnThreads(pool, items, out) : items.map((_, i) => i);
+    // Cached ones are answered now; what is left decides where the rest is read (see POOL_MIN_BYTES).
+    const misses: number[] = [];
+    let missBytes = 0;
+    items.forEach((it, i) => {
+      const hit = this.cached(it.rel, it.entry, it.tar ?? []);
+      if (hit) {
+        this.stats.hits++;
+        out[i] = hit;
+      } else {
+        misses.push(i);
+        missBytes += it.entry.size;
+      }
+    });
+    const pool = misses.length >= POOL_MIN_FILES || missBytes >= POOL_MIN_BYTES ? hashPool() : null;
+    const here = pool?.usable ? await this.hashOnThreads(pool, items, misses, out) : misses;
     let next = 0;
     const worker = async (): Promise<void> => {
       for (let k = next++; k < here.length; k = next++) {
@@ -356,28 +375,19 @@ export class HashCache {
   }
 
   /**
-   * Hashes the batch's uncached files on the threads, POOL_BATCH files per message, and fills `out` with what they
-   * give. Returns the indices left for this thread: files that changed while a thread read them (read again here,
-   * with its retries), and every file the threads could not take.
+   * Hashes the files at `misses` (uncached) on the threads, POOL_BATCH files per message, and fills `out` with what
+   * they give. Returns the indices left for this thread: files that changed while a thread read them (read again
+   * here, with its retries), and every file the threads could not take.
    */
-  private async hashOnThreads(pool: HashPool, items: ReadonlyArray<{ rel: string; entry: ContextEntry; tar?: readonly TarsumRequest[] }>, out: Array<FileHashes | Error>): Promise<number[]> {
+  private async hashOnThreads(
+    pool: HashPool,
+    items: ReadonlyArray<{ rel: string; entry: ContextEntry; tar?: readonly TarsumRequest[] }>,
+    misses: readonly number[],
+    out: Array<FileHashes | Error>,
+  ): Promise<number[]> {
     const left: number[] = [];
     const chunks: number[][] = [];
-    let chunk: number[] = [];
-    items.forEach((it, i) => {
-      const r = this.records.get(it.rel);
-      if (r && sameKey(r, it.entry) && (it.tar ?? []).every((t) => r.tar[t.key] !== undefined)) {
-        this.stats.hits++;
-        out[i] = r;
-        return;
-      }
-      chunk.push(i);
-      if (chunk.length === POOL_BATCH) {
-        chunks.push(chunk);
-        chunk = [];
-      }
-    });
-    if (chunk.length > 0) chunks.push(chunk);
+    for (let i = 0; i < misses.length; i += POOL_BATCH) chunks.push(misses.slice(i, i + POOL_BATCH));
     await Promise.all(chunks.map(async (ids) => {
       const plans = ids.map((i) => this.plan(items[i]!.rel, items[i]!.entry, items[i]!.tar ?? []));
       let results: Array<HashResult | Error>;
@@ -405,24 +415,6 @@ export class HashCache {
       });
     }));
     return left;
-  }
-
-  /** The hashing threads when this batch is worth them (see POOL_MIN_BYTES), else null: the main thread hashes. */
-  private poolFor(items: ReadonlyArray<{ rel: string; entry: ContextEntry; tar?: readonly TarsumRequest[] }>): HashPool | null {
-    let files = 0;
-    let bytes = 0;
-    for (const it of items) {
-      const r = this.records.get(it.rel);
-      const tar = it.tar ?? [];
-      if (r && sameKey(r, it.entry) && tar.every((t) => r.tar[t.key] !== undefined)) continue;
-      files++;
-      bytes += it.entry.size;
-      if (files >= POOL_MIN_FILES || bytes >= POOL_MIN_BYTES) {
-        const pool = hashPool();
-        return pool.usable ? pool : null;
-      }
-    }
-    return null;
   }
 
   private async read(rel: string, entry: ContextEntry, tar: readonly TarsumRequest[]): Promise<FileHashes> {
