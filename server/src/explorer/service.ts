@@ -125,11 +125,11 @@ export class ExplorerService {
         }
         id = found;
       }
-      // Inspect + history of this one image: the table must not wait for anything else. Its tags are asked for now:
-      // they move between images without the ID changing, and the details store keeps none.
-      const [known, current] = await Promise.all([this.details(id), this.client.inspectImage(id).catch(() => null)]);
+      // Inspect + history of this one image: the table must not wait for anything else. Details from the store have
+      // no tags (they move between images without the ID changing): the title needs the current ones.
+      const known = await this.details(id);
       const { history } = known;
-      const inspect = current ?? known.inspect;
+      const inspect = known.fromStore ? ((await this.client.inspectImage(id).catch(() => null)) ?? known.inspect) : known.inspect;
       const fromRef = model ? lineageOf(model, targetIndex)?.fromRef ?? null : null;
       const base = baseFromHistory(history, fromRef) ?? (await this.baseFromRef(fromRef, inspect)) ?? (await this.baseFromStore(inspect));
       const rows = layerRows({
@@ -238,15 +238,18 @@ export class ExplorerService {
     for (const id of [...this.images.keys()]) this.close(id);
   }
 
-  /** Inspect + history, from the per-image-ID store when known (immutable per ID), else from the daemon. */
-  private async details(ref: string): Promise<{ inspect: ImageInspect; history: readonly HistoryEntry[] }> {
+  /**
+   * Inspect + history, from the per-image-ID store when known (immutable per ID, but stored without tags), else from
+   * the daemon.
+   */
+  private async details(ref: string): Promise<{ inspect: ImageInspect; history: readonly HistoryEntry[]; fromStore: boolean }> {
     const store = this.client.imageDetails;
     if (ref.startsWith('sha256:') && store) {
       const known = await store.get(ref);
-      if (known) return known;
+      if (known) return { ...known, fromStore: true };
     }
     const [inspect, history] = await Promise.all([this.client.inspectImage(ref), this.client.history(ref)]);
-    return { inspect, history };
+    return { inspect, history, fromStore: false };
   }
 
   /** The Dockerfile's FROM image, when it is local and this image is built on it (its layers are a prefix). */
