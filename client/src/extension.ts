@@ -4,7 +4,7 @@
 //   - extension: the output channel, the status bar item, the commands, the layer explorer panels (context.subscriptions);
 //   - server session: the LanguageClient and the handlers registered on it (ServerSession), replaced on refresh.
 import * as vscode from 'vscode';
-import { REFRESH_COMMAND, SHOW_LOG_COMMAND, BUILD_IMAGE_COMMAND } from './commands';
+import { REFRESH_COMMAND, SHOW_LOG_COMMAND, BUILD_IMAGE_COMMAND, RESTRICTED_CONTEXT_KEY } from './commands';
 import { ExplorerManager } from './explorer/explorerManager';
 import { BuildCommand } from './build/buildCommand';
 import { BuildController } from './build/buildController';
@@ -58,6 +58,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }),
     ),
   );
+  // Trust is only ever granted while the window lives (taking it back reloads the window).
+  const markRestricted = (): Thenable<unknown> => vscode.commands.executeCommand('setContext', RESTRICTED_CONTEXT_KEY, !vscode.workspace.isTrusted);
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void markRestricted()));
+  await markRestricted();
   output.info(`Layer Lens ${String(context.extension.packageJSON.version)} activated (VS Code ${vscode.version}, workspace ${vscode.workspace.isTrusted ? 'trusted' : 'restricted'})`);
   // A server that fails to start leaves the extension active: the status bar says so and Refresh can retry.
   await current.start().catch(() => undefined);
