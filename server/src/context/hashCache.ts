@@ -182,20 +182,12 @@ export function decodeCacheFile(buf: Buffer, root: string): Map<string, FileReco
   }
 }
 
-interface ReadResult {
-  readonly sha256: string;
-  /** Tarsum digests in the order of the headers asked for. */
-  readonly tars: readonly string[];
-  readonly total: number;
-  readonly after: FileStatKey;
-}
-
 /**
  * Reads a file once on this thread: sha256 of the content and of each header followed by the content, and the fstat
  * after reading. fd-based calls: the caller's lstat is the version expected, the fstat proves what was read
  * belongs to it, and small files stay at four fs calls (open, read, fstat, close).
  */
-async function readHere(abs: string, expectedSize: number, headers: readonly string[], buf: Buffer): Promise<ReadResult> {
+async function readHere(abs: string, expectedSize: number, headers: readonly string[], buf: Buffer): Promise<HashResult> {
   const fd = await fdOpen(abs, 'r');
   try {
     const content = createHash('sha256');
@@ -428,7 +420,7 @@ export class HashCache {
   }
 
   /** One read on this thread, bounded by the semaphore, with one of the reused buffers. */
-  private readLocally(abs: string, expectedSize: number, headers: readonly string[]): Promise<ReadResult> {
+  private readLocally(abs: string, expectedSize: number, headers: readonly string[]): Promise<HashResult> {
     return this.sem.run(async () => {
       const buf = this.buffers.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
       try {
@@ -463,24 +455,23 @@ export class HashCache {
     entry: ContextEntry,
     expected: FileStatKey,
     plan: { known: Record<string, string>; wanted: readonly TarsumRequest[] },
-    read: ReadResult,
+    read: HashResult,
   ): { stable: boolean; after: FileStatKey; hashes: FileHashes } {
     this.stats.filesRead++;
     this.stats.bytesRead += read.total;
     const { after, total, sha256 } = read;
     const stable = sameKey(expected, after) && total === after.size;
-    const afterKey: FileStatKey = { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino };
     const computed: Record<string, string> = {};
     plan.wanted.forEach((t, i) => (computed[t.key] = read.tars[i]!));
     if (stable) {
       // Only results that belong to one stable version of the file are remembered. Tar headers were built from
       // the caller's stat, so their sums belong to the record only if that stat is the current one.
-      const rec: FileRecord = { ...afterKey, sha256, tar: plan.known };
+      const rec: FileRecord = { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino, sha256, tar: plan.known };
       if (sameKey(entry, after)) Object.assign(rec.tar, computed);
       this.records.set(rel, rec);
       this.dirty = true;
     }
-    return { stable, after: afterKey, hashes: { sha256, tar: { ...plan.known, ...computed } } };
+    return { stable, after, hashes: { sha256, tar: { ...plan.known, ...computed } } };
   }
 
   /** Drop a path's record (e.g. the file was deleted). */
