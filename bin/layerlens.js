@@ -12,7 +12,7 @@ if (!fs.existsSync(entry)) {
   process.stderr.write('layerlens: not built yet: run `npm run build` first\n');
   process.exit(2);
 }
-const loaded = useCompiled ? { exports: require(entry), saveCodeCache: () => undefined } : loadWithCodeCache(bundled);
+const loaded = useCompiled ? loadPlain(entry) : loadWithCodeCache(bundled);
 loaded.exports.main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -20,6 +20,11 @@ loaded.exports.main(process.argv.slice(2)).then(
   },
   (e) => { process.stderr.write(`layerlens: internal error: ${(e && e.stack) || e}\n`); process.exitCode = 1; },
 );
+
+/** A plain `require`, with nothing to save afterwards. */
+function loadPlain(file) {
+  return { exports: require(file), saveCodeCache: () => undefined };
+}
 
 /**
  * Loads the 1.7 MB bundle through V8's code cache. Compiling it is most of the CLI's start-up: ~150 ms of a run
@@ -33,7 +38,6 @@ function loadWithCodeCache(file) {
   const vm = require('vm');
   const Module = require('module');
   const crypto = require('crypto');
-  const uncached = { exports: null, saveCodeCache: () => undefined };
   let script;
   let cacheFile = null;
   let hadCache = false;
@@ -54,8 +58,7 @@ function loadWithCodeCache(file) {
     script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
     hadCache = cachedData !== undefined && !script.cachedDataRejected;
   } catch {
-    uncached.exports = require(file);
-    return uncached;
+    return loadPlain(file);
   }
   const mod = { exports: {} };
   script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
